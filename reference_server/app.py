@@ -1,0 +1,124 @@
+"""The Starlette application: routes, error handling and the GEN-02 header.
+
+Routes exist under ``/v1`` and ``/v2`` only (``{version:apiversion}``); anything else is a
+plain-text 404 (GEN-01). Every response under a version carries ``api-supported-versions``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reference_server.attributes import Resource
+from reference_server.config import ServerConfig
+from reference_server.delete import delete
+from reference_server.dicomfile import configure_pydicom
+from reference_server.errors import (
+    HttpError,
+    handle_http_error,
+    handle_starlette_http_exception,
+    handle_unexpected,
+)
+from reference_server.frames import retrieve_frames
+from reference_server.health import health_check
+from reference_server.index import Index
+from reference_server.openapi import api_yaml
+from reference_server.qido import endpoint as search_endpoint
+from reference_server.state import ServerState
+from reference_server.storage import Storage
+from reference_server.stow import store_instances
+
+# Importing versions registers the {version:apiversion} path convertor used by the routes.
+from reference_server.versions import SUPPORTED_VERSIONS_HEADER, SUPPORTED_VERSIONS_VALUE, is_versioned_path
+from reference_server.wado import retrieve, retrieve_metadata
+
+logger = logging.getLogger("reference_server")
+
+V = "/{version:apiversion}"
+STUDY = V + "/studies/{study}"
+SERIES = STUDY + "/series/{series}"
+INSTANCE = SERIES + "/instances/{instance}"
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/health/check", health_check, methods=["GET"]),
+        Route(V + "/api.yaml", api_yaml, methods=["GET"]),
+        # STOW-RS
+        Route(V + "/studies", store_instances, methods=["POST"]),
+        Route(STUDY, store_instances, methods=["POST"]),
+        # QIDO-RS
+        Route(V + "/studies", search_endpoint(Resource.ALL_STUDIES), methods=["GET"]),
+        Route(V + "/series", search_endpoint(Resource.ALL_SERIES), methods=["GET"]),
+        Route(V + "/instances", search_endpoint(Resource.ALL_INSTANCES), methods=["GET"]),
+        Route(STUDY + "/series", search_endpoint(Resource.STUDY_SERIES), methods=["GET"]),
+        Route(STUDY + "/instances", search_endpoint(Resource.STUDY_INSTANCES), methods=["GET"]),
+        Route(SERIES + "/instances", search_endpoint(Resource.STUDY_SERIES_INSTANCES), methods=["GET"]),
+        # WADO-RS
+        Route(STUDY, retrieve, methods=["GET"]),
+        Route(SERIES, retrieve, methods=["GET"]),
+        Route(INSTANCE, retrieve, methods=["GET"]),
+        Route(STUDY + "/metadata", retrieve_metadata, methods=["GET"]),
+        Route(SERIES + "/metadata", retrieve_metadata, methods=["GET"]),
+        Route(INSTANCE + "/metadata", retrieve_metadata, methods=["GET"]),
+        Route(INSTANCE + "/frames/{frames}", retrieve_frames, methods=["GET"]),
+        # DELETE
+        Route(STUDY, delete, methods=["DELETE"]),
+        Route(SERIES, delete, methods=["DELETE"]),
+        Route(INSTANCE, delete, methods=["DELETE"]),
+    ]
+
+
+class SupportedVersionsMiddleware:
+    """GEN-02: add ``api-supported-versions`` to every response of a versioned path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_versioned_path(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers[SUPPORTED_VERSIONS_HEADER] = SUPPORTED_VERSIONS_VALUE
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+def create_app(config: ServerConfig) -> Starlette:
+    """A ready application over ``config.data_dir`` (created when missing)."""
+    configure_pydicom()
+    data_dir = config.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    state = ServerState(config=config, storage=Storage(data_dir), index=Index(data_dir / "index.sqlite3", data_dir))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            state.index.close()
+
+    app = Starlette(
+        routes=routes(),
+        exception_handlers={
+            HttpError: handle_http_error,
+            HTTPException: handle_starlette_http_exception,
+            Exception: handle_unexpected,
+        },
+        lifespan=lifespan,
+    )
+    app.state.server = state
+    app.add_middleware(SupportedVersionsMiddleware)
+    return app

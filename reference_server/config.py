@@ -1,0 +1,42 @@
+"""``ServerConfig``: everything the reference server needs to know to run, frozen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+# GEN-13: a single DICOM part may be at most 2,147,483,647 bytes.
+DEFAULT_MAX_PART_BYTES = 2_147_483_647
+# GEN-13 / WADO-10: transcoding refuses files over 100 MiB.
+DEFAULT_TRANSCODE_MAX_BYTES = 104_857_600
+# Part headers of a multipart request: generous, but a bound (a header block is never megabytes).
+DEFAULT_MAX_HEADER_BYTES = 16 * 1024
+DEFAULT_MAX_PARTS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Settings of one server instance.
+
+    ``data_dir`` holds the SQLite index, the stored files and the spill area of uploads;
+    it is created when missing.
+    """
+
+    data_dir: Path
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    max_part_bytes: int = DEFAULT_MAX_PART_BYTES
+    transcode_max_bytes: int = DEFAULT_TRANSCODE_MAX_BYTES
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    max_parts: int = DEFAULT_MAX_PARTS
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if self.max_part_bytes < 1:
+            raise ValueError(f"max_part_bytes must be positive, got {self.max_part_bytes}")
+        if self.transcode_max_bytes < 0:
+            raise ValueError(f"transcode_max_bytes must not be negative, got {self.transcode_max_bytes}")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be within 0..65535, got {self.port}")

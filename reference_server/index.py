@@ -1,0 +1,294 @@
+"""The SQLite index (WAL mode): studies, series and instances, with the QIDO attributes.
+
+Each thread has its own connection (SQLite objects are not shared across threads); writes
+are serialised by one lock and run as ``BEGIN IMMEDIATE`` transactions, so readers never see
+half an instance. Study and series rows keep a DICOM JSON object of their level's attributes,
+merged from the instances stored: the latest valid value wins (QIDO-19, QIDO-20).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reference_server.attributes import (
+    INDEX_COLUMNS,
+    SERIES_ROW_TAGS,
+    STUDY_ROW_TAGS,
+    IndexedAttribute,
+    Level,
+    json_key,
+)
+from reference_server.matching import fuzzy_person_name_match, index_value
+from reference_server.records import JsonObject, NewInstance, PixelInfo, StoredInstance
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS studies (
+    study_key INTEGER PRIMARY KEY AUTOINCREMENT,
+    study_uid TEXT NOT NULL UNIQUE,
+    patient_name TEXT,
+    patient_id TEXT,
+    patient_birth_date TEXT,
+    accession_number TEXT,
+    referring_physician_name TEXT,
+    study_date TEXT,
+    study_description TEXT,
+    attributes TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS series (
+    series_key INTEGER PRIMARY KEY AUTOINCREMENT,
+    study_key INTEGER NOT NULL REFERENCES studies (study_key),
+    series_uid TEXT NOT NULL,
+    modality TEXT,
+    pps_start_date TEXT,
+    manufacturer_model_name TEXT,
+    attributes TEXT NOT NULL,
+    UNIQUE (study_key, series_uid)
+);
+CREATE TABLE IF NOT EXISTS instances (
+    instance_key INTEGER PRIMARY KEY AUTOINCREMENT,
+    series_key INTEGER NOT NULL REFERENCES series (series_key),
+    study_key INTEGER NOT NULL REFERENCES studies (study_key),
+    sop_uid TEXT NOT NULL,
+    sop_class_uid TEXT NOT NULL,
+    file_path TEXT NOT NULL,
+    file_size INTEGER NOT NULL,
+    transfer_syntax TEXT NOT NULL,
+    frame_count INTEGER NOT NULL,
+    pixel TEXT,
+    metadata TEXT NOT NULL,
+    dropped TEXT NOT NULL,
+    stored_at TEXT NOT NULL,
+    UNIQUE (series_key, sop_uid)
+);
+CREATE INDEX IF NOT EXISTS instances_by_study ON instances (study_key);
+CREATE INDEX IF NOT EXISTS instances_by_sop ON instances (sop_uid);
+CREATE INDEX IF NOT EXISTS series_by_study ON series (study_key);
+CREATE INDEX IF NOT EXISTS series_by_uid ON series (series_uid);
+CREATE INDEX IF NOT EXISTS series_by_modality ON series (modality);
+CREATE INDEX IF NOT EXISTS studies_by_patient_id ON studies (patient_id);
+CREATE INDEX IF NOT EXISTS studies_by_date ON studies (study_date);
+"""
+
+_INSTANCE_COLUMNS = """
+    i.instance_key, st.study_uid, se.series_uid, i.sop_uid, i.sop_class_uid, i.file_path,
+    i.file_size, i.transfer_syntax, i.frame_count, i.pixel
+"""
+_JOIN = """
+    FROM instances i
+    JOIN series se ON se.series_key = i.series_key
+    JOIN studies st ON st.study_key = i.study_key
+"""
+
+
+def _level_attributes(metadata: JsonObject, tags: frozenset[int], *, with_value_only: bool) -> JsonObject:
+    keys = (json_key(t) for t in tags)
+    return {k: metadata[k] for k in keys if k in metadata and (not with_value_only or metadata[k].get("Value"))}
+
+
+def _scope(study: str, series: str | None, sop: str | None) -> tuple[str, list[str]]:
+    clauses = ["st.study_uid = ?"]
+    params = [study]
+    if series is not None:
+        clauses.append("se.series_uid = ?")
+        params.append(series)
+    if sop is not None:
+        clauses.append("i.sop_uid = ?")
+        params.append(sop)
+    return " AND ".join(clauses), params
+
+
+class Index:
+    """The index of one data directory."""
+
+    def __init__(self, db_path: Path, data_dir: Path) -> None:
+        self._db_path = db_path
+        self._data_dir = data_dir
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        with self._write_lock:
+            self._connection().executescript(SCHEMA)
+
+    # -- connections ---------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
+            conn = sqlite3.connect(self._db_path, isolation_level=None, check_same_thread=False, timeout=30.0)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.create_function("fuzzy_pn", 2, fuzzy_person_name_match, deterministic=True)
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every connection opened by any thread (at shutdown)."""
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """A read-only query (QIDO builds its own SQL from the attribute catalogue)."""
+        return list(self._connection().execute(sql, params))
+
+    def ping(self) -> None:
+        """GEN-12: raises when the database cannot be read."""
+        self._connection().execute("SELECT 1").fetchone()
+
+    # -- store ---------------------------------------------------------------------------
+
+    def contains(self, study: str, series: str, sop: str) -> bool:
+        where, params = _scope(study, series, sop)
+        return bool(self.query(f"SELECT 1 {_JOIN} WHERE {where} LIMIT 1", params))
+
+    def add_instance(self, new: NewInstance, place_file: Callable[[], str]) -> bool:
+        """Index ``new``; ``place_file`` moves its file into place and returns the relative path.
+
+        Returns False, without calling ``place_file``, when the Study/Series/SOP triple is
+        already stored (STOW-23: FailureReason 45070).
+        """
+        with self._transaction() as conn:
+            where, params = _scope(new.study_uid, new.series_uid, new.sop_uid)
+            if conn.execute(f"SELECT 1 {_JOIN} WHERE {where} LIMIT 1", params).fetchone():
+                return False
+            study_key = self._upsert_level(conn, Level.STUDY, new, None)
+            series_key = self._upsert_level(conn, Level.SERIES, new, study_key)
+            relative_path = place_file()
+            conn.execute(
+                """INSERT INTO instances (series_key, study_key, sop_uid, sop_class_uid, file_path, file_size,
+                       transfer_syntax, frame_count, pixel, metadata, dropped, stored_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    series_key,
+                    study_key,
+                    new.sop_uid,
+                    new.sop_class_uid,
+                    relative_path,
+                    new.file_size,
+                    new.transfer_syntax,
+                    new.frame_count,
+                    json.dumps(new.pixel.to_json()) if new.pixel else None,
+                    json.dumps(new.metadata, ensure_ascii=False),
+                    json.dumps([json_key(t) for t in new.dropped]),
+                    datetime.now(UTC).isoformat(),
+                ),
+            )
+            return True
+
+    def _upsert_level(self, conn: sqlite3.Connection, level: Level, new: NewInstance, study_key: int | None) -> int:
+        """Insert or update the study or series row, merging its attributes (QIDO-19)."""
+        lookup_params: list[Any]
+        if level is Level.STUDY:
+            table, key_column, tags = "studies", "study_key", STUDY_ROW_TAGS
+            lookup, lookup_params = "study_uid = ?", [new.study_uid]
+            uid_column, uid = "study_uid", new.study_uid
+        else:
+            table, key_column, tags = "series", "series_key", SERIES_ROW_TAGS
+            lookup, lookup_params = "study_key = ? AND series_uid = ?", [study_key, new.series_uid]
+            uid_column, uid = "series_uid", new.series_uid
+        row = conn.execute(f"SELECT {key_column}, attributes FROM {table} WHERE {lookup}", lookup_params).fetchone()
+        if row is None:
+            attributes = _level_attributes(new.metadata, tags, with_value_only=False)
+        else:
+            attributes = json.loads(row["attributes"])
+            # A later instance only replaces values it has and that passed validation (QIDO-20).
+            attributes.update(_level_attributes(new.metadata, tags, with_value_only=True))
+        columns: list[IndexedAttribute] = [a for a in INDEX_COLUMNS[level] if a.column != uid_column]
+        values = [index_value(a.kind, attributes.get(json_key(a.tag))) for a in columns]
+        encoded = json.dumps(attributes, ensure_ascii=False)
+        if row is None:
+            names = [uid_column, *(str(a.column) for a in columns), "attributes"]
+            extra: list[Any] = [study_key] if level is Level.SERIES else []
+            if level is Level.SERIES:
+                names.insert(0, "study_key")
+            placeholders = ", ".join("?" for _ in names)
+            cursor = conn.execute(
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders})",
+                [*extra, uid, *values, encoded],
+            )
+            return int(cursor.lastrowid or 0)
+        assignments = ", ".join(f"{a.column} = ?" for a in columns)
+        conn.execute(
+            f"UPDATE {table} SET {assignments}, attributes = ? WHERE {key_column} = ?",
+            [*values, encoded, row[key_column]],
+        )
+        return int(row[key_column])
+
+    # -- retrieve ------------------------------------------------------------------------
+
+    def instances(self, study: str, series: str | None = None, sop: str | None = None) -> list[StoredInstance]:
+        """The instances under a study, series or instance, in the order they were stored."""
+        where, params = _scope(study, series, sop)
+        rows = self.query(f"SELECT {_INSTANCE_COLUMNS} {_JOIN} WHERE {where} ORDER BY i.instance_key", params)
+        return [self._stored(row) for row in rows]
+
+    def _stored(self, row: sqlite3.Row) -> StoredInstance:
+        pixel = PixelInfo.from_json(json.loads(row["pixel"])) if row["pixel"] else None
+        return StoredInstance(
+            key=int(row["instance_key"]),
+            study_uid=row["study_uid"],
+            series_uid=row["series_uid"],
+            sop_uid=row["sop_uid"],
+            sop_class_uid=row["sop_class_uid"],
+            path=self._data_dir / row["file_path"],
+            file_size=int(row["file_size"]),
+            transfer_syntax=row["transfer_syntax"],
+            frame_count=int(row["frame_count"]),
+            pixel=pixel,
+        )
+
+    def metadata(self, study: str, series: str | None = None, sop: str | None = None) -> tuple[list[str], str]:
+        """The stored metadata objects (JSON text) and the ETag of the resource (WADO-19).
+
+        Study and series: ``{max instance key}-{count}``; instance: ``{instance key}``. Keys only
+        grow, so any addition or deletion changes the tag.
+        """
+        where, params = _scope(study, series, sop)
+        rows = self.query(f"SELECT i.instance_key, i.metadata {_JOIN} WHERE {where} ORDER BY i.instance_key", params)
+        if not rows:
+            return [], ""
+        newest = max(int(r["instance_key"]) for r in rows)
+        etag = str(newest) if sop is not None else f"{newest}-{len(rows)}"
+        return [str(r["metadata"]) for r in rows], etag
+
+    # -- delete --------------------------------------------------------------------------
+
+    def delete(self, study: str, series: str | None = None, sop: str | None = None) -> list[Path] | None:
+        """Remove the index rows under the target; the files to remove, or None when not found (DEL-02)."""
+        with self._transaction() as conn:
+            where, params = _scope(study, series, sop)
+            rows = conn.execute(f"SELECT i.instance_key, i.file_path {_JOIN} WHERE {where}", params).fetchall()
+            if not rows:
+                return None
+            conn.executemany("DELETE FROM instances WHERE instance_key = ?", [(r["instance_key"],) for r in rows])
+            conn.execute("DELETE FROM series WHERE series_key NOT IN (SELECT DISTINCT series_key FROM instances)")
+            conn.execute("DELETE FROM studies WHERE study_key NOT IN (SELECT DISTINCT study_key FROM series)")
+            return [self._data_dir / r["file_path"] for r in rows]
