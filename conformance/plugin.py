@@ -1,0 +1,330 @@
+"""The pytest plugin (entry point ``pytest11: dicomweb = conformance.plugin``).
+
+It adds the ``--dicomweb-*`` options and ini keys, registers the ``behavior`` and
+``requires`` markers, validates every behaviour ID at collection, skips what the target's
+profile does not claim, hands out the target through fixtures, renders conformance failures
+(behaviour, Expected / Received, curl line, response) and removes what each test stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from conformance.client.client import DicomwebClient
+from conformance.client.exchange import ExchangeLog
+from conformance.core.errors import ConfigurationError, ConformanceFailure, SuiteError
+from conformance.ledger import CleanupOutcome, Ledger, remove
+from conformance.profile import Capability, Profile
+from conformance.registry import Behavior, RequirementLevel, load_registry
+from conformance.rendering import render_failure
+from conformance.report import ResultsWriter
+from conformance.session import TargetSession
+from conformance.testdata import InstanceFactory
+from conformance.settings import Settings
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+SETTINGS_ERROR_KEY = pytest.StashKey[str]()
+SESSION_KEY = pytest.StashKey[TargetSession]()
+WRITER_KEY = pytest.StashKey[ResultsWriter]()
+BEHAVIORS_KEY = pytest.StashKey[tuple[Behavior, ...]]()
+LOG_KEY = pytest.StashKey[ExchangeLog]()
+CLEANUP_KEY = pytest.StashKey[CleanupOutcome]()
+
+SUITES_PACKAGE = "conformance.suites"
+
+_OPTIONS: list[tuple[str, str, str | None]] = [
+    # (option, help, ini key)
+    (
+        "dicomweb-url",
+        "base URL of the target, including the API version segment (e.g. https://host/v2); "
+        "without it the bundled reference server is started [env DICOMWEB_URL]",
+        "dicomweb_url",
+    ),
+    (
+        "dicomweb-profile",
+        "what the target claims: a bundled profile name (reference, azure-v1, azure-v2, generic) "
+        "or a TOML file [env DICOMWEB_PROFILE]",
+        "dicomweb_profile",
+    ),
+    (
+        "dicomweb-auth",
+        "none, basic (DICOMWEB_USER / DICOMWEB_PASSWORD) or bearer (DICOMWEB_TOKEN) [env DICOMWEB_AUTH]",
+        "dicomweb_auth",
+    ),
+    ("dicomweb-timeout", "seconds to wait for each answer (default 30) [env DICOMWEB_TIMEOUT]", "dicomweb_timeout"),
+    (
+        "dicomweb-poll-timeout",
+        "seconds to wait for asynchronous work to finish (default 60) [env DICOMWEB_POLL_TIMEOUT]",
+        "dicomweb_poll_timeout",
+    ),
+    (
+        "dicomweb-report-dir",
+        "folder the results are written to (default reports) [env DICOMWEB_REPORT_DIR]",
+        "dicomweb_report_dir",
+    ),
+]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("dicomweb", "DICOMweb conformance")
+    for name, help_text, ini in _OPTIONS:
+        group.addoption(f"--{name}", dest=name.replace("-", "_"), default=None, help=help_text)
+        if ini:
+            parser.addini(ini, help_text.split(" [env")[0])
+    group.addoption(
+        "--dicomweb-behavior",
+        dest="dicomweb_behavior",
+        action="append",
+        default=[],
+        help="run only these behaviour IDs or groups (STOW-07, STOW, DEL); repeat or separate with commas",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "behavior(*ids): the behaviour IDs of the registry this test checks (e.g. STOW-07); "
+        "unknown IDs are a collection error",
+    )
+    config.addinivalue_line(
+        "markers",
+        "requires(*capabilities): profile capabilities the test needs; skipped when the target does not claim them",
+    )
+    options = {name.replace("-", "_"): config.getoption(name.replace("-", "_")) for name, _, _ in _OPTIONS}
+    options["dicomweb_behavior"] = config.getoption("dicomweb_behavior")
+    ini = {ini_key: config.getini(ini_key) or None for _, _, ini_key in _OPTIONS if ini_key}
+    try:
+        config.stash[SETTINGS_KEY] = Settings.from_sources(options, ini, os.environ)
+    except SuiteError as exc:
+        # Reported when a conformance test is collected, so unrelated test runs are unaffected.
+        config.stash[SETTINGS_ERROR_KEY] = str(exc)
+        return
+    if not hasattr(config, "workerinput"):
+        writer = ResultsWriter(config.stash[SETTINGS_KEY], load_registry())
+        config.stash[WRITER_KEY] = writer
+        config.pluginmanager.register(writer, "dicomweb-results")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    writer = config.stash.get(WRITER_KEY, None)
+    if writer is not None:
+        config.pluginmanager.unregister(writer)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    error = config.stash.get(SETTINGS_ERROR_KEY, None)
+    if error is not None:
+        return [f"dicomweb: configuration error: {error}"]
+    settings = config.stash[SETTINGS_KEY]
+    target = settings.url or "embedded reference server (started on a free loopback port)"
+    profile = settings.profile
+    return [
+        f"dicomweb target: {target}",
+        f"dicomweb profile: {profile.name} ({profile.source}), API {profile.api_version or 'unversioned'}, "
+        f"auth {settings.credentials.kind.value}, timeout {settings.timeout:g} s",
+    ]
+
+
+def settings_of(config: pytest.Config) -> Settings:
+    error = config.stash.get(SETTINGS_ERROR_KEY, None)
+    if error is not None:
+        raise pytest.UsageError(f"dicomweb-conformance configuration error: {error}")
+    return config.stash[SETTINGS_KEY]
+
+
+def _marked_ids(item: pytest.Item) -> list[str]:
+    return [str(arg) for marker in item.iter_markers("behavior") for arg in marker.args]
+
+
+def _in_suites(item: pytest.Item) -> bool:
+    module = getattr(item, "module", None)
+    return bool(module and module.__name__.startswith(SUITES_PACKAGE))
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    registry = load_registry()
+    relevant = False
+    for item in items:
+        ids = _marked_ids(item)
+        if not ids:
+            if _in_suites(item):
+                raise pytest.UsageError(f"{item.nodeid}: a conformance test must carry @pytest.mark.behavior(...)")
+            continue
+        relevant = True
+        unknown = [i for i in ids if i not in registry]
+        if unknown:
+            raise pytest.UsageError(
+                f"{item.nodeid}: unknown behaviour ID(s) {', '.join(unknown)} "
+                "(not in the behaviour registry, conformance/behaviors.json)"
+            )
+        item.stash[BEHAVIORS_KEY] = tuple(registry.get(i) for i in ids)
+    if not relevant:
+        return
+    settings = settings_of(config)
+    if settings.selection:
+        for token in settings.selection:
+            if token not in registry and not registry.in_group(token):
+                raise pytest.UsageError(f"--dicomweb-behavior {token!r} is neither a behaviour ID nor a group")
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
+        for item in items:
+            behaviors = item.stash.get(BEHAVIORS_KEY, ())
+            wanted = any(b.id in settings.selection or b.group in settings.selection for b in behaviors)
+            (keep if wanted else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+
+
+def skip_reason(behaviors: tuple[Behavior, ...], required: list[str], profile: Profile) -> str | None:
+    """Why a test does not apply to the target, or None when it does."""
+    for capability in required:
+        try:
+            claimed = profile.claims(capability)
+        except ValueError:
+            raise pytest.UsageError(f"requires({capability!r}): not a capability ({', '.join(Capability)})") from None
+        if not claimed:
+            return f"not supported: profile {profile.name!r} does not claim capability {capability!r}"
+    for behavior in behaviors:
+        if behavior.id in profile.not_claimed:
+            return f"not claimed: {behavior.id}: {profile.not_claimed[behavior.id]}"
+    if (
+        behaviors
+        and not profile.azure_compatible
+        and all(b.level is RequirementLevel.AZURE_COMPATIBLE for b in behaviors)
+    ):
+        ids = ", ".join(b.id for b in behaviors)
+        return (
+            f"not claimed: {ids} known only from the Azure implementation and profile "
+            f"{profile.name!r} does not claim Azure compatibility"
+        )
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    behaviors = item.stash.get(BEHAVIORS_KEY, None)
+    if behaviors is None:
+        return
+    required = [str(arg) for marker in item.iter_markers("requires") for arg in marker.args]
+    reason = skip_reason(behaviors, required, settings_of(item.config).profile)
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    behaviors = item.stash.get(BEHAVIORS_KEY, None)
+    if behaviors is None:
+        return report
+    report.user_properties.append(("dicomweb_behaviors", ",".join(b.id for b in behaviors)))
+    excinfo = call.excinfo
+    if excinfo is not None and report.failed and isinstance(excinfo.value, ConformanceFailure):
+        failure = excinfo.value
+        log = item.stash.get(LOG_KEY, None)
+        exchange = failure.exchange or (log.last if log else None)
+        settings = item.config.stash.get(SETTINGS_KEY, None)
+        text = render_failure(failure, behaviors, exchange, scrub=settings.scrub if settings else lambda s: s)
+        report.longrepr = text
+        evidence = {
+            "behavior": (failure.behavior or behaviors[0]).id,
+            "message": failure.message,
+            "expected": failure.detail.expected,
+            "received": failure.detail.received,
+            "exchange": exchange.to_json() if exchange else None,
+            "text": text,
+        }
+        report.user_properties.append(("dicomweb_failure", json.dumps(evidence)))
+    cleanup = item.stash.get(CLEANUP_KEY, None)
+    if call.when == "teardown" and cleanup is not None and (cleanup.left or cleanup.problems):
+        report.user_properties.append(
+            ("dicomweb_cleanup", json.dumps({"left": cleanup.left, "problems": cleanup.problems}))
+        )
+    return report
+
+
+# -- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def dicomweb_settings(pytestconfig: pytest.Config) -> Settings:
+    """The run's frozen settings (options, ini, environment)."""
+    return settings_of(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def dicomweb_session(dicomweb_settings: Settings, pytestconfig: pytest.Config) -> Iterator[TargetSession]:
+    """The target, opened once per process; harness problems end the run with a clear error."""
+    session = TargetSession(dicomweb_settings)
+    try:
+        session.open()
+    except SuiteError as exc:
+        session.close()
+        kind = "configuration error" if isinstance(exc, ConfigurationError) else "harness error"
+        pytest.exit(
+            f"dicomweb-conformance {kind}: {dicomweb_settings.scrub(str(exc))}", returncode=pytest.ExitCode.USAGE_ERROR
+        )
+    pytestconfig.stash[SESSION_KEY] = session
+    writer = pytestconfig.stash.get(WRITER_KEY, None)
+    if writer is not None:
+        writer.base_url = session.base_url
+    try:
+        yield session
+    finally:
+        session.close()
+        if writer is not None:
+            writer.cleanup = session.cleanup
+
+
+@pytest.fixture
+def profile(dicomweb_settings: Settings) -> Profile:
+    """The profile of the target: what it claims."""
+    return dicomweb_settings.profile
+
+
+@dataclass
+class Dicomweb:
+    """What a conformance test works with: a recording client bound to the test, the
+    profile, and a factory of fresh test instances."""
+
+    client: DicomwebClient
+    profile: Profile
+    settings: Settings
+    ledger: Ledger
+    instances: InstanceFactory = field(repr=False)
+
+    def require(self, capability: Capability | str) -> None:
+        """Skip the running test unless the target claims ``capability``."""
+        if not self.profile.claims(capability):
+            name = Capability(capability).value
+            pytest.skip(f"not supported: profile {self.profile.name!r} does not claim capability {name!r}")
+
+
+@pytest.fixture
+def dicomweb(request: pytest.FixtureRequest, dicomweb_session: TargetSession) -> Iterator[Dicomweb]:
+    """The target for one test. Everything the test stores is deleted when it ends."""
+    log = ExchangeLog()
+    ledger = Ledger()
+    request.node.stash[LOG_KEY] = log
+
+    client = dicomweb_session.client.bound_to(log, on_store=ledger.record)
+    context = Dicomweb(
+        client=client,
+        profile=dicomweb_session.settings.profile,
+        settings=dicomweb_session.settings,
+        ledger=ledger,
+        instances=InstanceFactory(),
+    )
+    yield context
+    cleanup_log = ExchangeLog()  # the cleanup's own requests are not evidence for the test
+    outcome = remove(dicomweb_session.client.bound_to(cleanup_log), ledger.take_all(), context.profile.cleanup)
+    request.node.stash[CLEANUP_KEY] = outcome
+    dicomweb_session.cleanup.deleted += outcome.deleted
+    dicomweb_session.cleanup.left += outcome.left
+    dicomweb_session.cleanup.problems += outcome.problems

@@ -1,0 +1,53 @@
+"""Small helpers shared by the conformance test modules: rules that depend on the profile."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.core.multipart import new_boundary
+from conformance.profile import Profile, Rule
+
+# Failure reasons of the service (STOW-20).
+PROCESSING_FAILURE = 272
+VALIDATION_FAILED = 43264
+STUDY_MISMATCH = 43265
+ALREADY_EXISTS = 45070
+# Warning reasons (STOW-21).
+VALIDATION_WARNINGS = 1
+DATASET_DOES_NOT_MATCH_SOP_CLASS = 45063
+
+MULTIPLE_VALUES_WARNING = "One or more indexed Dicom tag(s) have multiple values, only first value is indexed."
+
+
+def per_rule(profile: Profile, ambiguity: str, documented: set[int], implemented: set[int]) -> set[int]:
+    """The answers allowed for ``ambiguity`` under the rule the profile says the target follows."""
+    rule = profile.follows(ambiguity)
+    if rule is Rule.DOCUMENTED:
+        return documented
+    if rule is Rule.IMPLEMENTED:
+        return implemented
+    return documented | implemented
+
+
+def mismatch_reasons(profile: Profile) -> set[int]:
+    """STOW-08 / AMB-01: FailureReason for an instance of another study than the URL's."""
+    return per_rule(profile, "AMB-01", {STUDY_MISMATCH}, {VALIDATION_FAILED})
+
+
+def require_azure_compatible(profile: Profile, what: str) -> None:
+    """Skip unless the target claims the behaviours known from the Azure implementation."""
+    if not profile.azure_compatible:
+        pytest.skip(f"not claimed: {what} is known only from the Azure implementation")
+
+
+def require_api_version(profile: Profile, *versions: str) -> None:
+    if profile.api_version not in versions:
+        pytest.skip(
+            f"not applicable: applies to API {' / '.join(versions)}, target is {profile.api_version or 'unversioned'}"
+        )
+
+
+def empty_multipart(boundary: str | None = None) -> tuple[bytes, str]:
+    """A multipart/related body with zero parts (only the close delimiter) and its type."""
+    boundary = boundary or new_boundary()
+    return f"--{boundary}--\r\n".encode("ascii"), f'multipart/related; type="application/dicom"; boundary={boundary}'
