@@ -30,8 +30,9 @@ def free_loopback_port() -> int:
 class EmbeddedServer:
     """A reference server child process; use as a context manager or call start/stop."""
 
-    def __init__(self, api_version: str = "v2") -> None:
+    def __init__(self, api_version: str = "v2", *, max_part_bytes: int | None = None) -> None:
         self.api_version = api_version
+        self.max_part_bytes = max_part_bytes
         self._tmp = tempfile.TemporaryDirectory(prefix="dicomweb-conformance-")
         self.data_dir = Path(self._tmp.name) / "data"
         self.log_path = Path(self._tmp.name) / "server.log"
@@ -61,6 +62,8 @@ class EmbeddedServer:
             "--log-level",
             "warning",
         ]
+        if self.max_part_bytes is not None:
+            command += ["--max-part-bytes", str(self.max_part_bytes)]
         log = self.log_path.open("wb")
         self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         log.close()

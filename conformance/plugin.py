@@ -25,8 +25,8 @@ from conformance.registry import Behavior, RequirementLevel, load_registry
 from conformance.rendering import render_failure
 from conformance.report import ResultsWriter
 from conformance.session import TargetSession
-from conformance.testdata import InstanceFactory
 from conformance.settings import Settings
+from conformance.testdata import InstanceFactory
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 SETTINGS_ERROR_KEY = pytest.StashKey[str]()

@@ -6,7 +6,8 @@ evidence travel in ``user_properties``) and writes once at the end of the sessio
 
 A behaviour's status: ``failed`` if any test carrying it failed, ``error`` if one errored
 (a harness problem, not a verdict), ``passed`` if at least one passed and none failed,
-``skipped`` (with the reason) if all its tests were skipped, ``not run`` otherwise.
+``skipped`` (with the reason) if all its tests were skipped, ``not applicable`` when every skip
+says the behaviour does not apply to the target (another API version), ``not run`` otherwise.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ class ResultsWriter:
             elif "passed" in outcomes:
                 status = "passed"
             elif outcomes == {"skipped"}:
-                status = "skipped"
+                reasons = [r.reason or "" for r in records]
+                status = "not applicable" if all(x.startswith("not applicable") for x in reasons) else "skipped"
             else:
                 status = "not run"
             entry: dict[str, Any] = {
@@ -108,7 +110,7 @@ class ResultsWriter:
                 "status": status,
                 "tests": [{"nodeid": r.nodeid, "outcome": r.outcome} for r in records],
             }
-            if status == "skipped":
+            if status in ("skipped", "not applicable"):
                 entry["reason"] = next(r.reason for r in records if r.reason)
             failures = [r.failure for r in records if r.failure and r.outcome in ("failed", "error")]
             if failures:

@@ -38,7 +38,8 @@ class TargetSession:
     def open(self) -> None:
         settings = self.settings
         if settings.url is None:
-            self.server = EmbeddedServer(settings.profile.api_version)
+            profile = settings.profile
+            self.server = EmbeddedServer(profile.api_version, max_part_bytes=profile.limits.part_max_bytes)
             base_url = self.server.start()
         else:
             base_url = settings.url

@@ -6,7 +6,12 @@ import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpcore  # noqa: F401 - imported before any in-process pytester run, see below
 import pytest
+
+# pytester's in-process runs drop the modules first imported inside them. httpx imports
+# httpcore lazily, so without this import each inner run would get its own httpcore module and
+# httpx could no longer map its exceptions (a ConnectError would escape unconverted).
 
 Handler = Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
 

@@ -351,3 +351,36 @@ def test_transcoding_a_file_over_the_limit_is_406(dicomweb: Dicomweb) -> None:
     expect_status(refused, 406, why=f"transcoding a file over {limit} bytes is refused")
     original = dicomweb.client.retrieve_instance(file.study_uid, file.series_uid, file.sop_instance_uid)
     expect_status(original, 200, why="the same file is returned as stored with transfer-syntax=*")
+
+
+@pytest.mark.behavior("GEN-04")
+def test_leading_zeros_in_uid_components_are_accepted(dicomweb: Dicomweb) -> None:
+    """GEN-04 (SRC; AMB-02): the service accepts leading zeros in UID components (its regex is
+    ``^[0-9.]*[0-9]$``) although its 400 message says components start with a non-zero digit.
+    PS3.5 9.1 forbids them, so only Azure-compatible targets are held to this."""
+    require_azure_compatible(dicomweb.profile, "leading zeros in UID components")
+    study = "2.25.0" + new_uid().removeprefix("2.25.")[:30]
+    # Written as raw bytes: pydicom rightly warns about a UID that breaks PS3.5 9.1.
+    file = dicomweb.instances.with_raw_value("StudyInstanceUID", study)
+    response = dicomweb.client.store_instances([file], study_uid=study)
+    expect_status(response, 200, why=f"{study} matches the implemented UID rule")
+    expect_stored(dicomweb.client, file, why="the instance is retrievable under that study UID")
+
+
+@pytest.mark.behavior("GEN-13", "STOW-03")
+@pytest.mark.requires("large_instances")
+def test_part_over_the_size_limit_is_413(dicomweb: Dicomweb) -> None:
+    """GEN-13 (SRC) / STOW-03 / AMB-23: a part larger than the target's per-part limit is refused
+    with 413. Run only when the profile's ``part_max_bytes`` is small enough to upload (at most
+    256 MiB; the Azure default of 2 GiB is not)."""
+    limit = dicomweb.profile.limits.part_max_bytes
+    if limit > 256 * 1024 * 1024:
+        pytest.skip(
+            f"not supported: profile {dicomweb.profile.name!r} documents a part limit of {limit} bytes, "
+            "more than the suite uploads"
+        )
+    if dicomweb.profile.follows("AMB-23").value == "documented":
+        pytest.skip("not claimed: the documents give no status for an over-large part (AMB-23)")
+    oversized = dicomweb.instances.non_dicom(size=limit + 1)
+    response = dicomweb.client.store_instances([oversized])
+    expect_status(response, 413, why=f"a part of {limit + 1} bytes exceeds the limit of {limit} bytes")

@@ -142,6 +142,18 @@ def test_invalid_non_required_attribute(dicomweb: Dicomweb) -> None:
         expected="no (0008,0020)",
         received=repr(metadata.get("00080020")),
     )
+    found = dicomweb.client.search_for_studies(
+        [("StudyInstanceUID", str(file.study_uid)), ("includefield", "StudyDate")]
+    )
+    expect_status(found, 200, why="the study is found by its UID")
+    dates = [json_values(obj, "00080020") for obj in found.objects]
+    expect(
+        dates == [None],
+        "the invalid StudyDate is not indexed",
+        response=found,
+        expected="one study without a StudyDate value",
+        received=repr(dates),
+    )
     returned = expect_stored(dicomweb.client, file, why="the instance is retrievable")
     expect(
         returned[128:] == file.data[128:],

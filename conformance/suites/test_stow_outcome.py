@@ -103,7 +103,7 @@ def test_patient_id_with_embedded_nul_fails(dicomweb: Dicomweb) -> None:
     expect_not_stored(dicomweb.client, file, why="the failed instance is not stored")
 
 
-@pytest.mark.behavior("STOW-08", "STOW-10", "STOW-20")
+@pytest.mark.behavior("STOW-08", "STOW-10", "STOW-15", "STOW-20")
 def test_instance_of_another_study_is_rejected(dicomweb: Dicomweb) -> None:
     """STOW-08 (D1, D2): with ``{study}`` in the path, an instance of another study is listed in
     FailedSOPSequence (43265 per the documents, 43264 per the implementation: AMB-01) and the
@@ -189,7 +189,7 @@ def test_partial_success_is_202(dicomweb: Dicomweb) -> None:
     expect_not_stored(dicomweb.client, bad, why="the invalid instance is not stored")
 
 
-@pytest.mark.behavior("STOW-10", "STOW-25", "VER-04")
+@pytest.mark.behavior("STOW-10", "STOW-21", "STOW-25", "VER-04")
 def test_v2_stored_with_warning_is_202(dicomweb: Dicomweb) -> None:
     """STOW-10 (D2, E2E): in v2 an instance stored with an attribute warning makes the answer
     202 even though every instance was stored."""
