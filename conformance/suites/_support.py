@@ -51,3 +51,12 @@ def empty_multipart(boundary: str | None = None) -> tuple[bytes, str]:
     """A multipart/related body with zero parts (only the close delimiter) and its type."""
     boundary = boundary or new_boundary()
     return f"--{boundary}--\r\n".encode("ascii"), f'multipart/related; type="application/dicom"; boundary={boundary}'
+
+
+def uses_v1_rules(profile: Profile) -> bool:
+    """Whether the Azure API v1 rules apply (else v2). The two versions differ in store
+    validation and warnings (VER-03..06); a target without an API version follows neither, so
+    a test that depends on them does not apply."""
+    if not profile.api_version:
+        pytest.skip("not applicable: depends on the Azure API v1 / v2 rules; the target has no API version")
+    return profile.is_v1
