@@ -30,6 +30,10 @@ def _run(args: argparse.Namespace, passthrough: list[str]) -> int:
         "-p",
         "no:cacheprovider",
         "-rfEs",
+        # The command imported the plugin package before pytest could register it for assertion
+        # rewriting; the suite does not rely on rewritten asserts, so the warning is noise.
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
         f"--junitxml={report_dir / 'junit.xml'}",
         "-o",
         "junit_family=xunit2",

@@ -7,8 +7,10 @@ from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
-# GEN-13: a single DICOM part may be at most 2,147,483,647 bytes.
-DEFAULT_MAX_PART_BYTES = 2_147_483_647
+# GEN-13 / AMB-23: a part larger than the limit is refused with 413. The Azure service allows
+# 2,147,483,647 bytes; this small server documents 128 MiB (its profile says so), which keeps
+# the limit testable with an upload a CI machine can afford. --max-part-bytes raises it.
+DEFAULT_MAX_PART_BYTES = 128 * 1024 * 1024
 # GEN-13 / WADO-10: transcoding refuses files over 100 MiB.
 DEFAULT_TRANSCODE_MAX_BYTES = 104_857_600
 # Part headers of a multipart request: generous, but a bound (a header block is never megabytes).

@@ -29,6 +29,7 @@ from conformance.suites._support import (
     require_api_version,
     uses_v1_rules,
 )
+from conformance.testdata import PersonNameSample, person_names, tutorial_instances, tutorial_uid_map
 
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 TIFF_LIKE_PREAMBLE = b"II*\x00" + bytes(range(1, 125))
@@ -271,3 +272,54 @@ def test_large_instance_byte_fidelity(dicomweb: Dicomweb) -> None:
         expected=f"one part of {file.size} bytes as sent",
         received=f"{len(bodies)} part(s) of {[len(b) for b in bodies]} bytes",
     )
+
+
+@pytest.mark.behavior("STOW-07", "WADO-18")
+@pytest.mark.parametrize("sample", person_names(), ids=lambda s: s.id)
+def test_person_names_round_trip(dicomweb: Dicomweb, sample: PersonNameSample) -> None:
+    """STOW-07 (D1, D2) with PS3.18 F.2.2: a PatientName stored in its character set (UTF-8,
+    Latin-1, ISO 2022 with ideographic and phonetic groups) comes back in the metadata with the
+    same Alphabetic, Ideographic and Phonetic component groups (interop pitfalls 15, 16)."""
+    file = dicomweb.instances.with_person_name(sample)
+    expect_status(dicomweb.client.store_instances([file]), 200, why=f"the name {sample.id} is valid")
+    metadata = _instance_metadata(dicomweb, file)
+    values = json_values(metadata, "00100010") or []
+    expected = [sample.groups]
+    received = [{k: v.rstrip("^") for k, v in value.items()} if isinstance(value, dict) else value for value in values]
+    wanted = [{k: v.rstrip("^") for k, v in group.items()} for group in expected]
+    expect(
+        received == wanted,
+        "the person name keeps its component groups",
+        expected=repr(wanted),
+        received=repr(values),
+    )
+
+
+@pytest.mark.behavior("STOW-01", "STOW-09", "STOW-16", "STOW-18")
+def test_tutorial_study(dicomweb: Dicomweb) -> None:
+    """The three instances of the service's Python tutorial (green-square and red-triangle in
+    one series, blue-circle in another), under fresh UIDs: stored in one request to
+    ``/studies/{study}``, 200, a RetrieveURL for the study, one referenced item per instance,
+    each retrievable byte for byte (DTUT, D1, D2)."""
+    files = tutorial_instances(tutorial_uid_map())
+    study = files[0].study_uid
+    assert study is not None
+    response = dicomweb.client.store_instances(files, study_uid=study)
+    expect_status(response, 200, why="the three tutorial instances are valid")
+    result = store_result(response)
+    expect(
+        (result.retrieve_url or "").endswith(f"studies/{study}"),
+        "the answer carries the RetrieveURL of the study",
+        response=response,
+        expected=f"…studies/{study}",
+        received=str(result.retrieve_url),
+    )
+    for file in files:
+        expect_referenced(response, file, why=f"{file.label} is referenced")
+        returned = expect_stored(dicomweb.client, file, why=f"{file.label} is retrievable")
+        expect(
+            returned[128:] == file.data[128:],
+            f"{file.label} is returned as stored",
+            expected=f"{file.size} bytes as sent",
+            received=f"{len(returned)} bytes",
+        )
