@@ -180,6 +180,15 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         if drop:
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
+    # Skips are decided here, from the profile, so each is reported at its test's location.
+    for item in items:
+        behaviors = item.stash.get(BEHAVIORS_KEY, None)
+        if behaviors is None:
+            continue
+        required = [str(arg) for marker in item.iter_markers("requires") for arg in marker.args]
+        reason = skip_reason(behaviors, required, settings.profile)
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def skip_reason(behaviors: tuple[Behavior, ...], required: list[str], profile: Profile) -> str | None:
@@ -205,16 +214,6 @@ def skip_reason(behaviors: tuple[Behavior, ...], required: list[str], profile: P
             f"{profile.name!r} does not claim Azure compatibility"
         )
     return None
-
-
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    behaviors = item.stash.get(BEHAVIORS_KEY, None)
-    if behaviors is None:
-        return
-    required = [str(arg) for marker in item.iter_markers("requires") for arg in marker.args]
-    reason = skip_reason(behaviors, required, settings_of(item.config).profile)
-    if reason:
-        pytest.skip(reason)
 
 
 @pytest.hookimpl(wrapper=True)
