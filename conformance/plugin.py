@@ -182,9 +182,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             items[:] = keep
     # Skips are decided here, from the profile, so each is reported at its test's location.
     for item in items:
-        behaviors = item.stash.get(BEHAVIORS_KEY, None)
-        if behaviors is None:
+        if BEHAVIORS_KEY not in item.stash:
             continue
+        behaviors = item.stash[BEHAVIORS_KEY]
         required = [str(arg) for marker in item.iter_markers("requires") for arg in marker.args]
         reason = skip_reason(behaviors, required, settings.profile)
         if reason:
