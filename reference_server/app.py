@@ -38,6 +38,7 @@ from reference_server.stow import store_instances
 # Importing versions registers the {version:apiversion} path convertor used by the routes.
 from reference_server.versions import SUPPORTED_VERSIONS_HEADER, SUPPORTED_VERSIONS_VALUE, is_versioned_path
 from reference_server.wado import retrieve, retrieve_metadata
+from reference_server.workitems import workitem_routes
 
 logger = logging.getLogger("reference_server")
 
@@ -73,6 +74,8 @@ def routes() -> list[BaseRoute]:
         Route(STUDY, delete, methods=["DELETE"]),
         Route(SERIES, delete, methods=["DELETE"]),
         Route(INSTANCE, delete, methods=["DELETE"]),
+        # UPS-RS
+        *workitem_routes(V),
     ]
 
 

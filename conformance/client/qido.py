@@ -1,0 +1,36 @@
+"""Search Transaction (QIDO-RS, PS3.18 10.6) at the study, series and instance levels."""
+
+from __future__ import annotations
+
+from conformance.client.base import BaseClient, QueryParams
+from conformance.client.responses import JsonDatasetsResponse
+from conformance.core.media_types import DICOM_JSON
+
+
+class SearchMixin(BaseClient):
+    """Search Transaction (QIDO-RS, PS3.18 10.6) at the study, series and instance levels."""
+
+    def search_for_studies(self, params: QueryParams = (), *, accept: str | None = DICOM_JSON) -> JsonDatasetsResponse:
+        return self._get("studies", accept, JsonDatasetsResponse, params=params)
+
+    def search_for_series(
+        self, params: QueryParams = (), *, study: str | None = None, accept: str | None = DICOM_JSON
+    ) -> JsonDatasetsResponse:
+        path = f"{self.study_path(study)}/series" if study else "series"
+        return self._get(path, accept, JsonDatasetsResponse, params=params)
+
+    def search_for_instances(
+        self,
+        params: QueryParams = (),
+        *,
+        study: str | None = None,
+        series: str | None = None,
+        accept: str | None = DICOM_JSON,
+    ) -> JsonDatasetsResponse:
+        if series is not None and study is not None:
+            path = f"{self.series_path(study, series)}/instances"
+        elif study is not None:
+            path = f"{self.study_path(study)}/instances"
+        else:
+            path = "instances"
+        return self._get(path, accept, JsonDatasetsResponse, params=params)
