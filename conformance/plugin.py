@@ -48,7 +48,8 @@ _OPTIONS: list[tuple[str, str, str | None]] = [
     ),
     (
         "dicomweb-profile",
-        "what the target claims: a bundled profile name (reference, azure-v1, azure-v2, generic) "
+        "what the target claims: a bundled profile name (reference, reference-v1, azure-v1, azure-v2, orthanc, "
+        "generic) "
         "or a TOML file [env DICOMWEB_PROFILE]",
         "dicomweb_profile",
     ),
@@ -67,6 +68,12 @@ _OPTIONS: list[tuple[str, str, str | None]] = [
         "dicomweb-report-dir",
         "folder the results are written to (default reports) [env DICOMWEB_REPORT_DIR]",
         "dicomweb_report_dir",
+    ),
+    (
+        "dicomweb-hypothesis-examples",
+        "examples per property-based (hypothesis) test; runs are deterministic, raise it for deeper runs "
+        "(default 20) [env DICOMWEB_HYPOTHESIS_EXAMPLES]",
+        "dicomweb_hypothesis_examples",
     ),
 ]
 

@@ -20,6 +20,7 @@ from conformance.profile import Profile
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_POLL_TIMEOUT = 60.0
 DEFAULT_REPORT_DIR = "reports"
+DEFAULT_HYPOTHESIS_EXAMPLES = 20
 
 
 class AuthKind(StrEnum):
@@ -92,6 +93,7 @@ class Settings:
     poll_timeout: float = DEFAULT_POLL_TIMEOUT
     report_dir: Path = Path(DEFAULT_REPORT_DIR)
     selection: tuple[str, ...] = ()
+    hypothesis_examples: int = DEFAULT_HYPOTHESIS_EXAMPLES
 
     @property
     def embedded(self) -> bool:
@@ -147,6 +149,10 @@ class Settings:
             *pick("dicomweb_poll_timeout", "DICOMWEB_POLL_TIMEOUT", "dicomweb_poll_timeout"), DEFAULT_POLL_TIMEOUT
         )
         report_dir, _ = pick("dicomweb_report_dir", "DICOMWEB_REPORT_DIR", "dicomweb_report_dir")
+        examples = _positive_int(
+            *pick("dicomweb_hypothesis_examples", "DICOMWEB_HYPOTHESIS_EXAMPLES", "dicomweb_hypothesis_examples"),
+            DEFAULT_HYPOTHESIS_EXAMPLES,
+        )
         raw = options.get("dicomweb_behavior") or ()
         chunks = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, list | tuple) else []
         selection = tuple(item.strip().upper() for chunk in chunks for item in str(chunk).split(",") if item.strip())
@@ -158,6 +164,7 @@ class Settings:
             poll_timeout=poll,
             report_dir=Path(report_dir or DEFAULT_REPORT_DIR),
             selection=selection,
+            hypothesis_examples=examples,
         )
 
 
@@ -190,6 +197,18 @@ def _credentials(kind_text: str | None, origin: str, env: Mapping[str, str]) -> 
             raise ConfigurationError("bearer authentication needs DICOMWEB_TOKEN in the environment")
         return Credentials(kind, token=Secret(token))
     return Credentials()
+
+
+def _positive_int(text: str | None, origin: str, default: int) -> int:
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigurationError(f"{origin}: {text!r} is not a whole number") from None
+    if value <= 0:
+        raise ConfigurationError(f"{origin}: {text!r} must be a positive number")
+    return value
 
 
 def _positive_float(text: str | None, origin: str, default: float) -> float:

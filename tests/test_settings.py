@@ -111,7 +111,7 @@ def test_bundled_profiles_load_and_are_consistent() -> None:
     assert {"reference", "azure-v1", "azure-v2", "generic"} <= set(bundled_profile_names())
     reference = Profile.load("reference")
     assert reference.claims(Capability.DELETE)
-    assert not reference.claims("workitems")
+    assert not reference.claims("partitions")
     assert reference.follows("AMB-01") is Rule.DOCUMENTED
     assert Profile.load("azure-v1").is_v1
     assert not Profile.load("azure-v2").is_v1
