@@ -4,26 +4,37 @@ It adds the ``--dicomweb-*`` options and ini keys, registers the ``behavior`` an
 ``requires`` markers, validates every behaviour ID at collection, skips what the target's
 profile does not claim, hands out the target through fixtures, renders conformance failures
 (behaviour, Expected / Received, curl line, response) and removes what each test stored.
+
+Results and reports: on the controller a ``ResultsWriter`` (``conformance.reporting``) collects
+every report and writes results.json, report.html, summary.md and the draft conformance
+statement, gated by an optional baseline of known deviations (``--dicomweb-baseline``). Each
+report carries, in ``user_properties``, the test's behaviour IDs, its failure evidence (secrets
+scrubbed, patient fields masked), a summary of its exchanges and the capabilities it required;
+with ``--alluredir`` the test is labelled and its exchanges attached in the process running it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from conformance.client.client import DicomwebClient
-from conformance.client.exchange import ExchangeLog
+from conformance.client.exchange import Exchange, ExchangeLog
 from conformance.core.errors import ConfigurationError, ConformanceFailure, SuiteError
 from conformance.ledger import CleanupOutcome, Ledger, remove
 from conformance.profile import Capability, Profile
 from conformance.registry import Behavior, RequirementLevel, load_registry
 from conformance.rendering import render_failure
-from conformance.report import ResultsWriter
+from conformance.reporting.allure_results import allure_active, attach_exchanges, label_test
+from conformance.reporting.baseline import Baseline
+from conformance.reporting.masking import mask_evidence, mask_patient_fields
+from conformance.reporting.results import ResultsWriter
+from conformance.reporting.transactions import summarize_all
 from conformance.session import TargetSession
 from conformance.settings import Settings
 from conformance.testdata import InstanceFactory
@@ -34,6 +45,7 @@ SESSION_KEY = pytest.StashKey[TargetSession]()
 WRITER_KEY = pytest.StashKey[ResultsWriter]()
 BEHAVIORS_KEY = pytest.StashKey[tuple[Behavior, ...]]()
 LOG_KEY = pytest.StashKey[ExchangeLog]()
+LABELLED_KEY = pytest.StashKey[bool]()
 CLEANUP_KEY = pytest.StashKey[CleanupOutcome]()
 
 SUITES_PACKAGE = "conformance.suites"
@@ -91,6 +103,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         help="run only these behaviour IDs or groups (STOW-07, STOW, DEL); repeat or separate with commas",
     )
+    group.addoption(
+        "--dicomweb-baseline",
+        dest="dicomweb_baseline",
+        default=None,
+        help="TOML or JSON file of known deviations ([deviations] ID = reason): the run fails only on failures "
+        "not listed [env DICOMWEB_BASELINE]",
+    )
+    parser.addini("dicomweb_baseline", "TOML or JSON file of known deviations")
+    group.addoption(
+        "--dicomweb-strict-baseline",
+        dest="dicomweb_strict_baseline",
+        action="store_true",
+        default=False,
+        help="with a baseline, also fail when a listed behaviour now passes (a stale entry)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -114,6 +141,18 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if not hasattr(config, "workerinput"):
         writer = ResultsWriter(config.stash[SETTINGS_KEY], load_registry())
+        baseline_path = (
+            config.getoption("dicomweb_baseline")
+            or os.environ.get("DICOMWEB_BASELINE")
+            or config.getini("dicomweb_baseline")
+        )
+        if baseline_path:
+            try:
+                writer.baseline = Baseline.load(str(baseline_path), load_registry())
+            except SuiteError as exc:
+                raise pytest.UsageError(f"dicomweb-conformance configuration error: {exc}") from None
+        writer.strict_baseline = bool(config.getoption("dicomweb_strict_baseline"))
+        writer.alluredir = getattr(config.option, "allure_report_dir", None)
         config.stash[WRITER_KEY] = writer
         config.pluginmanager.register(writer, "dicomweb-results")
 
@@ -230,13 +269,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if behaviors is None:
         return report
     report.user_properties.append(("dicomweb_behaviors", ",".join(b.id for b in behaviors)))
+    settings = item.config.stash.get(SETTINGS_KEY, None)
+    scrub = settings.scrub if settings else _unchanged
+    log = item.stash.get(LOG_KEY, None)
+    exchange = None
     excinfo = call.excinfo
     if excinfo is not None and report.failed and isinstance(excinfo.value, ConformanceFailure):
         failure = excinfo.value
-        log = item.stash.get(LOG_KEY, None)
         exchange = failure.exchange or (log.last if log else None)
-        settings = item.config.stash.get(SETTINGS_KEY, None)
-        text = render_failure(failure, behaviors, exchange, scrub=settings.scrub if settings else lambda s: s)
+        text = mask_patient_fields(render_failure(failure, behaviors, exchange, scrub=scrub))
         report.longrepr = text
         evidence = {
             "behavior": (failure.behavior or behaviors[0]).id,
@@ -246,13 +287,42 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             "exchange": exchange.to_json() if exchange else None,
             "text": text,
         }
-        report.user_properties.append(("dicomweb_failure", json.dumps(evidence)))
+        report.user_properties.append(("dicomweb_failure", json.dumps(mask_evidence(evidence, scrub))))
+    if call.when == "call" or (call.when == "setup" and not report.passed):
+        _record_exchanges(item, report, behaviors, log, exchange, scrub)
     cleanup = item.stash.get(CLEANUP_KEY, None)
     if call.when == "teardown" and cleanup is not None and (cleanup.left or cleanup.problems):
         report.user_properties.append(
             ("dicomweb_cleanup", json.dumps({"left": cleanup.left, "problems": cleanup.problems}))
         )
     return report
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
+def _record_exchanges(
+    item: pytest.Item,
+    report: pytest.TestReport,
+    behaviors: tuple[Behavior, ...],
+    log: ExchangeLog | None,
+    evidence: Exchange | None,
+    scrub: Callable[[str], str],
+) -> None:
+    """What the reports need of the test's exchanges: a summary for the conformance statement,
+    the capabilities the test required, and (with --alluredir) the Allure labels and attachments."""
+    exchanges = list(log.exchanges) if log else []
+    summaries = summarize_all(exchanges)
+    if summaries:
+        report.user_properties.append(("dicomweb_exchanges", json.dumps(summaries)))
+    required = [str(arg) for marker in item.iter_markers("requires") for arg in marker.args]
+    if required:
+        report.user_properties.append(("dicomweb_requires", ",".join(required)))
+    if allure_active(item.config) and not item.stash.get(LABELLED_KEY, False):
+        item.stash[LABELLED_KEY] = True
+        label_test(behaviors, summaries)
+        attach_exchanges(exchanges, evidence, scrub)
 
 
 # -- fixtures ------------------------------------------------------------------------------
