@@ -281,6 +281,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = text
         evidence = {
             "behavior": (failure.behavior or behaviors[0]).id,
+            # Set only when a check named the behaviour it speaks for (conformance.checks.checking);
+            # otherwise the failure counts against every behaviour the test carries.
+            "attributed": failure.behavior.id if failure.behavior is not None else None,
             "message": failure.message,
             "expected": failure.detail.expected,
             "received": failure.detail.received,
@@ -400,6 +403,10 @@ def dicomweb(request: pytest.FixtureRequest, dicomweb_session: TargetSession) ->
     yield context
     cleanup_log = ExchangeLog()  # the cleanup's own requests are not evidence for the test
     outcome = remove(dicomweb_session.client.bound_to(cleanup_log), ledger.take_all(), context.profile.cleanup)
+    # Workitems cannot be deleted: the ones this test created are moved to a final state.
+    finished = client.finish_workitems()
+    outcome.left += finished.left
+    outcome.problems += finished.problems
     request.node.stash[CLEANUP_KEY] = outcome
     dicomweb_session.cleanup.deleted += outcome.deleted
     dicomweb_session.cleanup.left += outcome.left

@@ -74,7 +74,15 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """What a target claims; built only through ``from_mapping`` / ``load``."""
+    """What a target claims; built only through ``from_mapping`` / ``load``.
+
+    ``azure_compatible``: the target follows the Azure DICOM service's conventions where they go
+    beyond PS3.18 -- the behaviours known only from the service's implementation (registry
+    level ``azure-compatible``) and the service's own documented choices (its FailureReason
+    codes, 409 rather than 400 when nothing was stored, 204 for an empty request, 406 for an
+    unsupported Accept, ...). Without it the suite holds the target to what PS3.18 requires
+    and skips those conventions.
+    """
 
     name: str
     description: str = ""

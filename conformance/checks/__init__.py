@@ -5,6 +5,7 @@ Each check either returns (often the parsed value it verified) or raises a
 Checks do not know which behaviour ID a test is about; the plugin adds it.
 """
 
+from conformance.checks.attribution import checking
 from conformance.checks.http import (
     expect,
     expect_empty_body,
@@ -27,6 +28,7 @@ from conformance.checks.stored import expect_not_stored, expect_stored, stored_b
 
 __all__ = [
     "StoreExpectation",
+    "checking",
     "expect",
     "expect_empty_body",
     "expect_failed",

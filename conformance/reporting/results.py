@@ -34,7 +34,7 @@ from conformance.reporting.statement import draft_statement
 from conformance.settings import Settings
 
 RESULTS_FILE = "results.json"
-STATUSES = ("passed", "failed", "error", "skipped", "not applicable", "not run")
+STATUSES = ("passed", "failed", "error", "skipped", "not applicable", "not evaluated", "not run")
 
 
 def suite_version() -> str:
@@ -56,6 +56,22 @@ class TestRecord:
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     requires: list[str] = field(default_factory=list)
     failed_reports: int = 0
+
+    @property
+    def failed_behavior(self) -> str | None:
+        """The one behaviour the test's failure speaks for, when a check named it (see
+        ``conformance.checks.checking``); None when the failure concerns every ID of the test."""
+        if self.outcome != "failed":
+            return None
+        attributed = (self.failure or {}).get("attributed")
+        return str(attributed) if attributed else None
+
+    def outcome_for(self, behavior_id: str) -> str:
+        """This test's outcome as evidence about ``behavior_id``: a test whose failure was
+        attributed to another of its behaviours stopped before checking this one."""
+        if self.outcome == "failed" and self.failed_behavior not in (None, behavior_id):
+            return "not evaluated"
+        return self.outcome
 
 
 def _main_reason(behavior_id: str, reasons: list[str]) -> str:
@@ -122,7 +138,7 @@ class ResultsWriter:
         results = {}
         for behavior in self.registry.checkable():
             records = by_id.get(behavior.id, [])
-            outcomes = {r.outcome for r in records}
+            outcomes = {r.outcome_for(behavior.id) for r in records}
             if "failed" in outcomes:
                 status = "failed"
             elif "error" in outcomes:
@@ -132,6 +148,8 @@ class ResultsWriter:
             elif outcomes == {"skipped"}:
                 reasons = [r.reason or "" for r in records]
                 status = "not applicable" if all(x.startswith("not applicable") for x in reasons) else "skipped"
+            elif "not evaluated" in outcomes:
+                status = "not evaluated"
             else:
                 status = "not run"
             entry: dict[str, Any] = {
@@ -141,12 +159,17 @@ class ResultsWriter:
                 "sources": list(behavior.sources),
                 "statement": behavior.statement,
                 "status": status,
-                "tests": [{"nodeid": r.nodeid, "outcome": r.outcome} for r in records],
+                "tests": [{"nodeid": r.nodeid, "outcome": r.outcome_for(behavior.id)} for r in records],
             }
             if status in ("skipped", "not applicable"):
                 entry["reason"] = _main_reason(behavior.id, [r.reason for r in records if r.reason])
+            if status == "not evaluated":
+                stopped = sorted({f"{r.nodeid} failed on {r.failed_behavior}" for r in records if r.failed_behavior})
+                entry["reason"] = "every test that checks it stopped at an earlier failure: " + "; ".join(stopped)
             failures = [
-                {**r.failure, "test": r.nodeid} for r in records if r.failure and r.outcome in ("failed", "error")
+                {**r.failure, "test": r.nodeid}
+                for r in records
+                if r.failure and r.outcome_for(behavior.id) in ("failed", "error")
             ]
             if failures:
                 entry["failures"] = mask_evidence(failures, self.settings.scrub)
@@ -229,7 +252,9 @@ class ResultsWriter:
             return
         known = set(self.baseline.deviations)
         covered = sum(
-            r.failed_reports for r in self.tests.values() if r.outcome == "failed" and set(r.behaviors) <= known
+            r.failed_reports
+            for r in self.tests.values()
+            if r.outcome == "failed" and ({r.failed_behavior} if r.failed_behavior else set(r.behaviors)) <= known
         )
         if verdict.passed and session.exitstatus == pytest.ExitCode.TESTS_FAILED and session.testsfailed <= covered:
             session.exitstatus = pytest.ExitCode.OK

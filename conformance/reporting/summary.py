@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-STATUS_ORDER = ("passed", "failed", "error", "skipped", "not applicable", "not run")
+STATUS_ORDER = ("passed", "failed", "error", "skipped", "not applicable", "not evaluated", "not run")
 LEVELS = {
     "documented": "stated in the service's documents or the DICOM standard",
     "azure-compatible": "known only from the Azure implementation",

@@ -126,12 +126,15 @@ def test_invalid_uid_in_path_is_400(dicomweb: Dicomweb, bad: str) -> None:
         pytest.skip("not claimed: letters in UIDs are allowed by the documents (AMB-02)")
     good = new_uid()
     client = dicomweb.client
+    # PS3.18 names no status for a malformed UID; a target without the service's conventions
+    # may answer 404 (no such resource) instead of 400.
+    allowed = (400,) if dicomweb.profile.azure_compatible else (400, 404)
     for label, response in (
         ("study", client.retrieve_study_metadata(bad)),
         ("series", client.retrieve_series_metadata(good, bad)),
         ("instance", client.retrieve_instance_metadata(good, good, bad)),
     ):
-        expect_status(response, 400, why=f"{bad!r} is not a valid {label} UID")
+        expect_status(response, *allowed, why=f"{bad!r} is not a valid {label} UID")
         if dicomweb.profile.azure_compatible:
             expect_text_error(response, why="the 400 answer explains the invalid identifier")
 
@@ -175,8 +178,10 @@ def test_attribute_as_keyword_or_hex_tag(dicomweb: Dicomweb) -> None:
             expected=f"[{uid}]",
             received=repr(found),
         )
-    response = dicomweb.client.search_for_studies([("studyinstanceuid", uid)])
-    expect_status(response, 400, why="keywords are case-sensitive: studyinstanceuid is not an attribute")
+    if dicomweb.profile.azure_compatible:
+        # PS3.18 8.3.4 has unknown parameters ignored; the 400 is the service's own rule (SRC).
+        response = dicomweb.client.search_for_studies([("studyinstanceuid", uid)])
+        expect_status(response, 400, why="keywords are case-sensitive: studyinstanceuid is not an attribute")
 
 
 def _json_endpoints(client: DicomwebClient, file: DicomFile) -> list[tuple[str, object]]:
@@ -199,6 +204,9 @@ def test_dicom_json_endpoints_refuse_other_accept(dicomweb: Dicomweb, accept: st
     application/dicom+json; otherwise, or without Accept (AMB-25), 406 with an empty body."""
     if accept is None and dicomweb.profile.follows("AMB-25").value == "documented":
         pytest.skip("not claimed: the documents do not say what a missing Accept gives (AMB-25)")
+    if accept is not None:
+        # PS3.18 8.7.5 lets a server fall back to its default media type; the 406 is the service's.
+        require_azure_compatible(dicomweb.profile, f"406 for Accept {accept}")
     file = _stored(dicomweb)
     for label, call in _json_endpoints(dicomweb.client, file):
         response = call(accept)  # type: ignore[operator]

@@ -26,7 +26,11 @@ from conformance.suites._support import require_azure_compatible
 @pytest.mark.behavior("STOW-01")
 @pytest.mark.parametrize("type_param", ["quoted", "unquoted", "absent"])
 def test_multipart_related_forms_are_accepted(dicomweb: Dicomweb, type_param: str) -> None:
-    """STOW-01 (D1, D2, DTUT): ``type="application/dicom"`` quoted, unquoted, or left out."""
+    """STOW-01 (D1, D2, DTUT): ``type="application/dicom"`` quoted, unquoted, or left out.
+    RFC 2387 makes ``type`` mandatory, so leaving it out is the service's own convenience and
+    only Azure-compatible targets are held to accepting it."""
+    if type_param == "absent":
+        require_azure_compatible(dicomweb.profile, "multipart/related without a type parameter")
     file = dicomweb.instances.instance()
     response = dicomweb.client.store_instances([file], type_param=type_param)  # type: ignore[arg-type]
     expect_status(response, 200, why=f"multipart/related with type {type_param} is an accepted STOW request")
@@ -69,7 +73,11 @@ def test_single_part_application_dicom(dicomweb: Dicomweb) -> None:
     ],
 )
 def test_unsupported_media_type_is_415(dicomweb: Dicomweb, content_type: str) -> None:
-    """STOW-02 (E2E, D1/D2 table): another request media type gives 415 and stores nothing."""
+    """STOW-02 (E2E, D1/D2 table): another request media type gives 415 and stores nothing.
+    PS3.18 10.5.3 asks for 415 only for media types the server does not support, so a target
+    that also accepts multipart/form-data is held to this only when it claims the service's
+    conventions."""
+    require_azure_compatible(dicomweb.profile, "415 for other request media types")
     file = dicomweb.instances.instance()
     boundary = new_boundary()
     body = encode_multipart_related([([("Content-Type", "application/dicom")], file.data)], boundary=boundary)
@@ -145,7 +153,7 @@ def test_single_part_with_parameters_is_415(dicomweb: Dicomweb) -> None:
     expect_not_stored(dicomweb.client, file, why="a refused request stores nothing")
 
 
-@pytest.mark.behavior("STOW-03", "STOW-13")
+@pytest.mark.behavior("STOW-13", "STOW-03")
 def test_truncated_multipart_is_400(dicomweb: Dicomweb) -> None:
     """STOW-03 (SRC) / STOW-13 (D1, D2): a body cut before its close delimiter is malformed: 400."""
     file = dicomweb.instances.instance()
@@ -187,6 +195,9 @@ def test_unacceptable_accept_is_406(dicomweb: Dicomweb, accept: str | None) -> N
     target nothing is stored (the Accept check runs before the request is processed)."""
     if accept is None and dicomweb.profile.follows("AMB-25").value == "documented":
         pytest.skip("not claimed: the documents do not say what a missing Accept gives (AMB-25)")
+    if accept is not None:
+        # PS3.18 8.7.5 lets a server fall back to its default media type; the 406 is the service's.
+        require_azure_compatible(dicomweb.profile, f"406 for Accept {accept}")
     file = dicomweb.instances.instance()
     response = dicomweb.client.store_instances([file], accept=accept)
     shown = "no Accept header" if accept is None else f"Accept {accept}"
@@ -209,5 +220,8 @@ def test_invalid_study_uid_in_path_is_400(dicomweb: Dicomweb, study_uid: str) ->
         pytest.skip("not claimed: letters in UIDs are allowed by the documents (AMB-02)")
     file = dicomweb.instances.instance()
     response = dicomweb.client.store_instances([file], study_uid=study_uid)
-    expect_status(response, 400, why=f"study UID {study_uid!r} in the path is not a valid UID")
+    # A target without the service's conventions may treat the path UID as a study the
+    # instance does not belong to (409, STOW-08) rather than refuse the path (400).
+    allowed = (400,) if dicomweb.profile.azure_compatible else (400, 409)
+    expect_status(response, *allowed, why=f"study UID {study_uid!r} in the path is not a valid UID")
     expect_not_stored(dicomweb.client, file, why="nothing is read or stored when the path UID is invalid")

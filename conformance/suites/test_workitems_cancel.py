@@ -8,7 +8,6 @@ documents and the service differ (AMB-15) the profile decides.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -29,22 +28,12 @@ from conformance.checks.workitems import (
 )
 from conformance.core.uids import new_uid
 from conformance.plugin import Dicomweb
-from conformance.session import TargetSession
 from conformance.testdata.workitems import cancellation_request, new_workitem
 
 pytestmark = pytest.mark.requires("workitems")
 
 REASON = "dicomweb-conformance: no longer needed"
 CONTACT = "mailto:worklist@example.org"
-
-
-@pytest.fixture(autouse=True)
-def _finish_workitems(dicomweb: Dicomweb, dicomweb_session: TargetSession) -> Iterator[None]:
-    """Workitems cannot be deleted: those this test created are moved to a final state."""
-    yield
-    outcome = dicomweb.client.finish_workitems()
-    dicomweb_session.cleanup.left += outcome.left
-    dicomweb_session.cleanup.problems += outcome.problems
 
 
 def _body_text(body: bytes) -> str:

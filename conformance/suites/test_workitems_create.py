@@ -7,7 +7,6 @@ Behaviour catalogue section 6 (UPS-01..09); PS3.4 Table CC.2.5-3; D1, D2 "Workli
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from urllib.parse import urljoin
 
 import pytest
@@ -25,7 +24,6 @@ from conformance.client.responses import DicomwebResponse
 from conformance.core.uids import new_uid
 from conformance.plugin import Dicomweb
 from conformance.profile import Rule
-from conformance.session import TargetSession
 from conformance.suites._support import require_azure_compatible
 from conformance.testdata.workitems import (
     UPS_PUSH_SOP_CLASS,
@@ -38,15 +36,6 @@ from conformance.testdata.workitems import (
 )
 
 pytestmark = pytest.mark.requires("workitems")
-
-
-@pytest.fixture(autouse=True)
-def _finish_workitems(dicomweb: Dicomweb, dicomweb_session: TargetSession) -> Iterator[None]:
-    """Workitems cannot be deleted: those this test created are moved to a final state."""
-    yield
-    outcome = dicomweb.client.finish_workitems()
-    dicomweb_session.cleanup.left += outcome.left
-    dicomweb_session.cleanup.problems += outcome.problems
 
 
 def _expect_absent(dicomweb: Dicomweb, uid: str, why: str) -> None:

@@ -6,8 +6,6 @@ Behaviour catalogue section 6 (UPS-02, UPS-10, UPS-11); PS3.4 CC.2.7.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from conformance.checks import expect, expect_media_type, expect_status
@@ -23,19 +21,9 @@ from conformance.checks.workitems import (
 from conformance.core.uids import new_uid
 from conformance.plugin import Dicomweb
 from conformance.profile import Rule
-from conformance.session import TargetSession
 from conformance.testdata.workitems import PATIENT_NAME, new_workitem
 
 pytestmark = pytest.mark.requires("workitems")
-
-
-@pytest.fixture(autouse=True)
-def _finish_workitems(dicomweb: Dicomweb, dicomweb_session: TargetSession) -> Iterator[None]:
-    """Workitems cannot be deleted: those this test created are moved to a final state."""
-    yield
-    outcome = dicomweb.client.finish_workitems()
-    dicomweb_session.cleanup.left += outcome.left
-    dicomweb_session.cleanup.problems += outcome.problems
 
 
 @pytest.mark.behavior("UPS-10")

@@ -6,7 +6,7 @@ only the test's own workitems carry, so other workitems on the target never inte
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 
@@ -21,7 +21,6 @@ from conformance.client.base import QueryParams
 from conformance.client.responses import JsonDatasetsResponse
 from conformance.core.uids import new_uid
 from conformance.plugin import Dicomweb
-from conformance.session import TargetSession
 from conformance.testdata.workitems import PRIVATE_KEY, PRIVATE_VALUE, Workitem, cancellation_request, new_workitem
 
 pytestmark = pytest.mark.requires("workitems")
@@ -36,15 +35,6 @@ DEFAULT_RETURN = (
     "PatientName",
     "PatientID",
 )
-
-
-@pytest.fixture(autouse=True)
-def _finish_workitems(dicomweb: Dicomweb, dicomweb_session: TargetSession) -> Iterator[None]:
-    """Workitems cannot be deleted: those this test created are moved to a final state."""
-    yield
-    outcome = dicomweb.client.finish_workitems()
-    dicomweb_session.cleanup.left += outcome.left
-    dicomweb_session.cleanup.problems += outcome.problems
 
 
 def _three(dicomweb: Dicomweb) -> tuple[str, list[Workitem]]:

@@ -7,8 +7,6 @@ Behaviour catalogue section 6 (UPS-17..22); PS3.4 Table CC.1.1-2 and CC.2.5.1.1.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from conformance.checks import expect, expect_empty_body, expect_status
@@ -27,7 +25,6 @@ from conformance.checks.workitems import (
 from conformance.core.uids import new_uid
 from conformance.plugin import Dicomweb
 from conformance.profile import Rule
-from conformance.session import TargetSession
 from conformance.suites._support import require_azure_compatible
 from conformance.testdata.workitems import (
     PATIENT_NAME,
@@ -40,15 +37,6 @@ from conformance.testdata.workitems import (
 pytestmark = pytest.mark.requires("workitems")
 
 IN_PROGRESS = str(WorkitemState.IN_PROGRESS)
-
-
-@pytest.fixture(autouse=True)
-def _finish_workitems(dicomweb: Dicomweb, dicomweb_session: TargetSession) -> Iterator[None]:
-    """Workitems cannot be deleted: those this test created are moved to a final state."""
-    yield
-    outcome = dicomweb.client.finish_workitems()
-    dicomweb_session.cleanup.left += outcome.left
-    dicomweb_session.cleanup.problems += outcome.problems
 
 
 def _state(dicomweb: Dicomweb, uid: str) -> object:

@@ -51,7 +51,6 @@ from conformance.client.client import DicomwebClient
 from conformance.core.errors import ConformanceFailure
 from conformance.core.uids import new_uid
 from conformance.plugin import Dicomweb
-from conformance.session import TargetSession
 from conformance.testdata.workitems import cancellation_request, comment_update, new_workitem
 
 pytestmark = pytest.mark.requires("workitems")
@@ -62,15 +61,6 @@ REQUESTED = st.sampled_from([WorkitemState.IN_PROGRESS, WorkitemState.COMPLETED,
 MAX_WORKITEMS = 3  # per sequence: steps go to transitions rather than to creations
 MAX_REPLAYS = 60
 S, P, D, C = WorkitemState.SCHEDULED, WorkitemState.IN_PROGRESS, WorkitemState.COMPLETED, WorkitemState.CANCELED
-
-
-@pytest.fixture(autouse=True)
-def _finish_workitems(dicomweb: Dicomweb, dicomweb_session: TargetSession) -> Iterator[None]:
-    """Workitems cannot be deleted: those this test created are moved to a final state."""
-    yield
-    outcome = dicomweb.client.finish_workitems()
-    dicomweb_session.cleanup.left += outcome.left
-    dicomweb_session.cleanup.problems += outcome.problems
 
 
 @dataclass

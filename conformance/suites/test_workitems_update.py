@@ -7,8 +7,6 @@ service differ (AMB-12: a CANCELED workitem, AMB-13: an unknown one) the profile
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from conformance.checks import expect, expect_header, expect_status, parse_warning_header
@@ -28,7 +26,6 @@ from conformance.checks.workitems import (
 )
 from conformance.core.uids import new_uid
 from conformance.plugin import Dicomweb
-from conformance.session import TargetSession
 from conformance.suites._support import require_azure_compatible
 from conformance.testdata.workitems import (
     COMMENT,
@@ -40,15 +37,6 @@ from conformance.testdata.workitems import (
 )
 
 pytestmark = pytest.mark.requires("workitems")
-
-
-@pytest.fixture(autouse=True)
-def _finish_workitems(dicomweb: Dicomweb, dicomweb_session: TargetSession) -> Iterator[None]:
-    """Workitems cannot be deleted: those this test created are moved to a final state."""
-    yield
-    outcome = dicomweb.client.finish_workitems()
-    dicomweb_session.cleanup.left += outcome.left
-    dicomweb_session.cleanup.problems += outcome.problems
 
 
 def _comment(dicomweb: Dicomweb, uid: str) -> object:
