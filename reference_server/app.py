@@ -31,6 +31,7 @@ from reference_server.health import health_check
 from reference_server.index import Index
 from reference_server.openapi import api_yaml
 from reference_server.qido import endpoint as search_endpoint
+from reference_server.rendered import retrieve_rendered
 from reference_server.state import ServerState
 from reference_server.storage import Storage
 from reference_server.stow import store_instances
@@ -70,6 +71,8 @@ def routes() -> list[BaseRoute]:
         Route(SERIES + "/metadata", retrieve_metadata, methods=["GET"]),
         Route(INSTANCE + "/metadata", retrieve_metadata, methods=["GET"]),
         Route(INSTANCE + "/frames/{frames}", retrieve_frames, methods=["GET"]),
+        Route(INSTANCE + "/rendered", retrieve_rendered, methods=["GET"]),
+        Route(INSTANCE + "/frames/{frame}/rendered", retrieve_rendered, methods=["GET"]),
         # DELETE
         Route(STUDY, delete, methods=["DELETE"]),
         Route(SERIES, delete, methods=["DELETE"]),

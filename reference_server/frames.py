@@ -28,6 +28,7 @@ from reference_server.transcode import (
     TranscodeError,
     delivered_syntax,
     frame_syntax_ok,
+    needs_transcoding,
     read_frames,
 )
 from reference_server.wado import instance_url
@@ -92,13 +93,13 @@ def _candidates(request: Request) -> list[FrameDelivery]:
 
 async def _multipart(
     instance: StoredInstance,
-    first: bytes,
+    ready: list[bytes],
     numbers: list[int],
     delivery: FrameDelivery,
     url: str,
     boundary: str,
 ) -> AsyncIterator[bytes]:
-    """One part per frame; frames after the first are read one at a time as the answer goes out."""
+    """One part per frame; frames not ``ready`` are read one at a time as the answer goes out."""
     syntax = delivered_syntax(instance.transfer_syntax, delivery.transfer_syntax)
     for position, number in enumerate(numbers):
         headers = [
@@ -106,16 +107,31 @@ async def _multipart(
             ("Content-Location", f"{url}/frames/{number}"),
         ]
         yield part_head(boundary, headers, first=position == 0)
-        if position == 0:
-            yield first
+        if position < len(ready):
+            yield ready[position]
         else:
             (frame,) = await anyio.to_thread.run_sync(read_frames, instance, [number], delivery.transfer_syntax)
             yield frame
     yield closing(boundary)
 
 
-def choose_frame_delivery(candidates: list[FrameDelivery], instance: StoredInstance, count: int) -> FrameDelivery:
-    """The first acceptable delivery (WADO-13, WADO-14, WADO-16); 400 or 406 naming the reason otherwise."""
+def _answer(
+    instance: StoredInstance, ready: list[bytes], numbers: list[int], delivery: FrameDelivery, request: Request
+) -> Response:
+    """A single part for one frame asked for as application/octet-stream, else multipart."""
+    if not delivery.multipart:
+        return Response(ready[0], media_type=OCTET_STREAM)
+    boundary = new_boundary()
+    url = instance_url(f"{base_url(request)}/{api_version(request).value}", instance)
+    media_type = f'{MULTIPART_RELATED}; type="{delivery.media_type}"; boundary={boundary}'
+    return StreamingResponse(_multipart(instance, ready, numbers, delivery, url, boundary), media_type=media_type)
+
+
+def choose_frame_delivery(
+    candidates: list[FrameDelivery], instance: StoredInstance, count: int, transcode_max: int
+) -> FrameDelivery:
+    """The first acceptable delivery (WADO-10, WADO-13, WADO-14, WADO-16); 400 or 406 naming the
+    reason otherwise."""
     status = 406
     reason = "The frames cannot be delivered in any of the accepted transfer syntaxes; use transfer-syntax=*."
     for delivery in candidates:
@@ -126,14 +142,19 @@ def choose_frame_delivery(candidates: list[FrameDelivery], instance: StoredInsta
                 'use multipart/related; type="application/octet-stream".'
             )
             continue
-        if frame_syntax_ok(instance.transfer_syntax, delivery.transfer_syntax):
-            return delivery
+        if not frame_syntax_ok(instance.transfer_syntax, delivery.transfer_syntax):
+            continue
+        if needs_transcoding(instance.transfer_syntax, delivery.transfer_syntax) and instance.file_size > transcode_max:
+            reason = (
+                f"The instance is larger than {transcode_max} bytes and cannot be transcoded; use transfer-syntax=*."
+            )
+            continue
+        return delivery
     raise HttpError(status, reason)
 
 
 async def retrieve_frames(request: Request) -> Response:
     """``GET .../instances/{instance}/frames/{frames}``."""
-    version = api_version(request)
     study = path_uid(request, "study")
     series = path_uid(request, "series")
     sop = path_uid(request, "instance")
@@ -149,15 +170,17 @@ async def retrieve_frames(request: Request) -> Response:
     beyond = [n for n in numbers if n > instance.frame_count]
     if beyond:
         raise HttpError(404, f"Frame {beyond[0]} does not exist; the instance has {instance.frame_count} frame(s).")
-    delivery = choose_frame_delivery(candidates, instance, len(numbers))
+    delivery = choose_frame_delivery(candidates, instance, len(numbers), state.config.transcode_max_bytes)
+    if needs_transcoding(instance.transfer_syntax, delivery.transfer_syntax):
+        # Every frame is transcoded before answering, so a failure is still a clean 406.
+        try:
+            frames = await anyio.to_thread.run_sync(read_frames, instance, numbers, delivery.transfer_syntax)
+        except TranscodeError as exc:
+            raise HttpError(406, f"The frames could not be transcoded: {exc}; use transfer-syntax=*.") from exc
+        return _answer(instance, frames, numbers, delivery, request)
     try:
         # The first frame is read before answering, so an unreadable file is still a clean 404.
         (first,) = await anyio.to_thread.run_sync(read_frames, instance, numbers[:1], delivery.transfer_syntax)
     except TranscodeError as exc:
         raise HttpError(404, f"The frames could not be read: {exc}.") from exc
-    if not delivery.multipart:
-        return Response(first, media_type=OCTET_STREAM)
-    boundary = new_boundary()
-    url = instance_url(f"{base_url(request)}/{version.value}", instance)
-    media_type = f'{MULTIPART_RELATED}; type="{delivery.media_type}"; boundary={boundary}'
-    return StreamingResponse(_multipart(instance, first, numbers, delivery, url, boundary), media_type=media_type)
+    return _answer(instance, [first], numbers, delivery, request)

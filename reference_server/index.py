@@ -1,5 +1,9 @@
 """The SQLite index (WAL mode): studies, series and instances, with the QIDO attributes.
 
+Every searchable attribute (QIDO-07) has a column holding its normalised first value
+(matching.py) and a B-tree index, so an exact or range filter is an index lookup; fuzzy
+person-name matching (QIDO-13) is a function over the name column.
+
 Each thread has its own connection (SQLite objects are not shared across threads); writes
 are serialised by one lock and run as ``BEGIN IMMEDIATE`` transactions, so readers never see
 half an instance. Study and series rows keep a DICOM JSON object of their level's attributes,
@@ -74,6 +78,14 @@ CREATE INDEX IF NOT EXISTS series_by_uid ON series (series_uid);
 CREATE INDEX IF NOT EXISTS series_by_modality ON series (modality);
 CREATE INDEX IF NOT EXISTS studies_by_patient_id ON studies (patient_id);
 CREATE INDEX IF NOT EXISTS studies_by_date ON studies (study_date);
+CREATE INDEX IF NOT EXISTS studies_by_patient_name ON studies (patient_name);
+CREATE INDEX IF NOT EXISTS studies_by_birth_date ON studies (patient_birth_date);
+CREATE INDEX IF NOT EXISTS studies_by_accession ON studies (accession_number);
+CREATE INDEX IF NOT EXISTS studies_by_referring_physician ON studies (referring_physician_name);
+CREATE INDEX IF NOT EXISTS studies_by_description ON studies (study_description);
+CREATE INDEX IF NOT EXISTS series_by_pps_date ON series (pps_start_date);
+CREATE INDEX IF NOT EXISTS series_by_model ON series (manufacturer_model_name);
+CREATE INDEX IF NOT EXISTS instances_by_series ON instances (series_key);
 """
 
 _INSTANCE_COLUMNS = """

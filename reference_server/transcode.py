@@ -1,8 +1,11 @@
 """Transfer syntaxes on retrieval (WADO-09, WADO-10, WADO-16) and frame extraction (WADO-13..15).
 
-The server transcodes only to Explicit VR Little Endian, and only from the other
-uncompressed syntaxes (implicit little endian, explicit big endian, deflated). A file already
-in the requested syntax, or asked for with ``transfer-syntax=*``, is sent as stored.
+A client may ask for Explicit VR Little Endian or JPEG 2000 lossless (besides ``*``, the
+stored syntax). The server produces them from the uncompressed syntaxes and from every
+compressed one pydicom has a decoder for (RLE, JPEG baseline and extended, JPEG 2000; JPEG
+lossless when pylibjpeg-libjpeg is installed); anything else (video, a broken stream) cannot
+be transcoded and is answered 406. A file already in the requested syntax, or asked for with
+``transfer-syntax=*``, is sent as stored.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.encaps import get_frame
 from pydicom.filewriter import dcmwrite
+from pydicom.pixels.decoders.base import get_decoder
 from pydicom.uid import UID
 
 from reference_server.records import PixelInfo, StoredInstance
@@ -28,10 +32,6 @@ JPEG_2000 = "1.2.840.10008.1.2.4.90"
 UNCOMPRESSED = frozenset({IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN})
 # WADO-09: transfer syntaxes a client may ask for (besides "*").
 REQUESTABLE = frozenset({EXPLICIT_VR_LITTLE_ENDIAN, JPEG_2000})
-# Sources this server can turn into Explicit VR Little Endian.
-TRANSCODABLE_TO_EXPLICIT_LE = frozenset(
-    {IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN}
-)
 _SWAPPED_VRS = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
 
 
@@ -48,11 +48,26 @@ def needs_transcoding(stored: str, requested: str) -> bool:
     return requested != ORIGINAL and requested != stored
 
 
+def decodable(stored: str) -> bool:
+    """Whether the pixel data of a file stored as ``stored`` can be decoded here."""
+    if stored in UNCOMPRESSED or stored == DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN:
+        return True
+    try:
+        return bool(get_decoder(UID(stored)).is_available)
+    except (NotImplementedError, ValueError):  # no decoder exists for this syntax (video, private)
+        return False
+
+
 def can_deliver(stored: str, requested: str) -> bool:
-    """Whether a file stored as ``stored`` can be sent as ``requested``."""
+    """Whether a file stored as ``stored`` can be sent as ``requested`` (instances and frames)."""
     if not needs_transcoding(stored, requested):
         return True
-    return requested == EXPLICIT_VR_LITTLE_ENDIAN and stored in TRANSCODABLE_TO_EXPLICIT_LE
+    return requested in REQUESTABLE and decodable(stored)
+
+
+def frame_syntax_ok(stored: str, requested: str) -> bool:
+    """Frames follow the same rule as whole instances."""
+    return can_deliver(stored, requested)
 
 
 def _swap_words(dataset: Dataset) -> None:
@@ -67,44 +82,69 @@ def _swap_words(dataset: Dataset) -> None:
                 elem.value = np.frombuffer(elem.value, dtype=f">u{size}").astype(f"<u{size}").tobytes()
 
 
-def to_explicit_little_endian(path: Path) -> bytes:
-    """Transcode an uncompressed file to Explicit VR Little Endian (whole file, zero preamble)."""
+def transcoded_dataset(path: Path, requested: str) -> Dataset:
+    """The stored file as a dataset in ``requested`` (Explicit VR Little Endian or JPEG 2000)."""
     try:
         dataset = pydicom.dcmread(str(path))
-        source = str(dataset.file_meta.TransferSyntaxUID)
-        if source == EXPLICIT_VR_BIG_ENDIAN:
+        source = UID(str(dataset.file_meta.TransferSyntaxUID))
+        if source.is_encapsulated and "PixelData" in dataset:
+            # The SOP Instance UID stays: the instance is the same, only its encoding changes.
+            dataset.decompress(generate_instance_uid=False)
+        elif source == EXPLICIT_VR_BIG_ENDIAN:
             _swap_words(dataset)
         else:
             for _ in dataset.iterall():  # convert every raw element before re-encoding
                 pass
         dataset.file_meta.TransferSyntaxUID = UID(EXPLICIT_VR_LITTLE_ENDIAN)
-        out = io.BytesIO()
-        dcmwrite(out, dataset, implicit_vr=False, little_endian=True, enforce_file_format=True)
+        if requested == JPEG_2000 and "PixelData" in dataset:
+            dataset.compress(JPEG_2000, generate_instance_uid=False)
+        dataset.file_meta.TransferSyntaxUID = UID(requested)
     except Exception as exc:  # WADO-09 (SRC): transcoding failures map to 406
-        raise TranscodeError(f"the instance could not be transcoded: {exc}") from exc
+        raise TranscodeError(f"the instance could not be transcoded to {requested}: {exc}") from exc
+    return dataset
+
+
+def transcode(path: Path, requested: str) -> bytes:
+    """The whole file in ``requested``, as a Part-10 file with a zero preamble."""
+    dataset = transcoded_dataset(path, requested)
+    out = io.BytesIO()
+    try:
+        dcmwrite(out, dataset, enforce_file_format=True)
+    except Exception as exc:
+        raise TranscodeError(f"the instance could not be written as {requested}: {exc}") from exc
     return out.getvalue()
 
 
-def frame_syntax_ok(stored: str, requested: str) -> bool:
-    """Frames: original bytes always; Explicit VR LE only from uncompressed sources."""
-    if requested == ORIGINAL or requested == stored:
-        return True
-    return requested == EXPLICIT_VR_LITTLE_ENDIAN and stored in UNCOMPRESSED
-
-
 def read_frames(instance: StoredInstance, numbers: list[int], requested: str) -> list[bytes]:
-    """The requested frames (1-based), in request order, as raw bytes."""
+    """The requested frames (1-based), in request order, as raw bytes in the delivered syntax."""
     pixel = instance.pixel
     assert pixel is not None
+    stored = instance.transfer_syntax
+    if needs_transcoding(stored, requested) and (stored not in UNCOMPRESSED or requested != EXPLICIT_VR_LITTLE_ENDIAN):
+        return _transcoded_frames(instance, numbers, requested)
     with open(instance.path, "rb") as fp:
         if pixel.length is None:
             return [_encapsulated_frame(fp, pixel, n) for n in numbers]
         frames = [_native_frame(fp, pixel, n) for n in numbers]
-    if instance.transfer_syntax == EXPLICIT_VR_BIG_ENDIAN and requested == EXPLICIT_VR_LITTLE_ENDIAN:
+    if stored == EXPLICIT_VR_BIG_ENDIAN and requested == EXPLICIT_VR_LITTLE_ENDIAN:
         if pixel.bits_allocated in (16, 32):
             dtype = f"u{pixel.bits_allocated // 8}"
             frames = [np.frombuffer(f, dtype=">" + dtype).astype("<" + dtype).tobytes() for f in frames]
     return frames
+
+
+def _transcoded_frames(instance: StoredInstance, numbers: list[int], requested: str) -> list[bytes]:
+    """Frames of a file that must be decoded (and maybe re-encoded) first."""
+    dataset = transcoded_dataset(instance.path, requested)
+    count = int(dataset.get("NumberOfFrames", 1) or 1)
+    data: bytes = dataset.PixelData
+    if requested == JPEG_2000:
+        try:
+            return [bytes(get_frame(data, n - 1, number_of_frames=count)) for n in numbers]
+        except Exception as exc:
+            raise TranscodeError(f"the frames could not be encoded: {exc}") from exc
+    size = int(dataset.Rows) * int(dataset.Columns) * int(dataset.SamplesPerPixel) * int(dataset.BitsAllocated) // 8
+    return [data[(n - 1) * size : n * size] for n in numbers]
 
 
 def _native_frame(fp: io.BufferedReader, pixel: PixelInfo, number: int) -> bytes:

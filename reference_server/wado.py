@@ -36,7 +36,7 @@ from reference_server.transcode import (
     can_deliver,
     delivered_syntax,
     needs_transcoding,
-    to_explicit_little_endian,
+    transcode,
 )
 
 CHUNK_BYTES = 1024 * 1024
@@ -158,7 +158,7 @@ async def retrieve(request: Request) -> Response:
         # Only ever one instance here (AMB-07), transcoded before the answer starts so that a
         # failure is still a clean 406.
         try:
-            transcoded = await anyio.to_thread.run_sync(to_explicit_little_endian, first.path)
+            transcoded = await anyio.to_thread.run_sync(transcode, first.path, syntax)
         except TranscodeError as exc:
             raise HttpError(406, f"{exc}; use transfer-syntax=*.") from exc
     if delivery.multipart:

@@ -122,7 +122,8 @@ def test_transcode_size_limit(make_client: ClientFactory) -> None:
     [
         ("application/octet-stream", 406),
         ("application/dicom; transfer-syntax=1.2.840.10008.1.2.4.100", 406),
-        ("application/dicom; transfer-syntax=1.2.840.10008.1.2.4.90", 406),
+        ("application/dicom; transfer-syntax=1.2.840.10008.1.2.4.91", 406),
+        ("application/dicom; transfer-syntax=1.2.840.10008.1.2.4.90", 200),
         ("*/*", 200),
         ("application/dicom", 200),
     ],
