@@ -2,16 +2,20 @@
 
 The server runs in a child process (``python -m reference_server``) on a free loopback port
 with a temporary data folder; the suite talks to it over HTTP exactly as to any target. The
-suite never imports the server: the child process is the only link.
+suite never imports the server: the child process is the only link. With ``partitions`` it
+runs with data partitions enabled (``--partitions``), as the profile claims; with ``auth`` it
+refuses requests without the run's credentials (``--auth``).
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -30,9 +34,20 @@ def free_loopback_port() -> int:
 class EmbeddedServer:
     """A reference server child process; use as a context manager or call start/stop."""
 
-    def __init__(self, api_version: str = "v2", *, max_part_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        api_version: str = "v2",
+        *,
+        max_part_bytes: int | None = None,
+        partitions: bool = False,
+        auth: tuple[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self.api_version = api_version
         self.max_part_bytes = max_part_bytes
+        self.partitions = partitions
+        # (mode, secret variables): the secrets reach the child through its environment only,
+        # never its command line, which any local user can read.
+        self.auth = auth
         self._tmp = tempfile.TemporaryDirectory(prefix="dicomweb-conformance-")
         self.data_dir = Path(self._tmp.name) / "data"
         self.log_path = Path(self._tmp.name) / "server.log"
@@ -64,8 +79,15 @@ class EmbeddedServer:
         ]
         if self.max_part_bytes is not None:
             command += ["--max-part-bytes", str(self.max_part_bytes)]
+        if self.partitions:
+            command.append("--partitions")
+        env = dict(os.environ)
+        if self.auth is not None:
+            mode, secrets = self.auth
+            command += ["--auth", mode]
+            env.update(secrets)
         log = self.log_path.open("wb")
-        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -60,9 +60,9 @@ _OPTIONS: list[tuple[str, str, str | None]] = [
     ),
     (
         "dicomweb-profile",
-        "what the target claims: a bundled profile name (reference, reference-v1, azure-v1, azure-v2, orthanc, "
-        "generic) "
-        "or a TOML file [env DICOMWEB_PROFILE]",
+        "what the target claims: a bundled profile name (reference, reference-v1, reference-partitions, azure-v1, "
+        "azure-v2, orthanc, generic) or a TOML file; a profile claiming partitions runs in a fresh partition "
+        "(dwc-<12 hex>) unless the URL names one [env DICOMWEB_PROFILE]",
         "dicomweb_profile",
     ),
     (

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from reference_server.errors import HttpError
+from reference_server.partitions import partition_of
 from reference_server.paths import optional_path_uid, path_uid
 from reference_server.state import server_state
 
@@ -21,7 +22,8 @@ async def delete(request: Request) -> Response:
     series = optional_path_uid(request, "series")
     sop = optional_path_uid(request, "instance")
     state = server_state(request)
-    removed = await anyio.to_thread.run_sync(state.index.delete, study, series, sop)
+    partition = partition_of(request).key  # DEL-07 / PART-07: only the copy in this partition
+    removed = await anyio.to_thread.run_sync(lambda: state.index.delete(study, series, sop, partition=partition))
     if removed is None:
         target = f"instance {sop}" if sop else f"series {series}" if series else f"study {study}"
         raise HttpError(404, f"The {target} was not found.")

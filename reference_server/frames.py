@@ -18,9 +18,10 @@ from starlette.responses import Response, StreamingResponse
 from reference_server.errors import HttpError
 from reference_server.multipart import closing, new_boundary, part_head
 from reference_server.negotiation import JP2, MULTIPART_RELATED, OCTET_STREAM, MediaType, parse_accept
+from reference_server.partitions import partition_of
 from reference_server.paths import path_uid
 from reference_server.records import StoredInstance
-from reference_server.state import api_version, base_url, server_state
+from reference_server.state import resource_root, server_state
 from reference_server.transcode import (
     EXPLICIT_VR_LITTLE_ENDIAN,
     JPEG_2000,
@@ -46,11 +47,13 @@ def parse_frame_list(text: str) -> list[int]:
     numbers: list[int] = []
     for piece in text.split(","):
         piece = piece.strip()
-        if not re.fullmatch(r"[0-9]+", piece) or int(piece) < 1:
+        # Past 18 digits a number is beyond any frame count (404 later); int() refuses thousands of digits.
+        number = (int(piece) if len(piece.lstrip("0")) <= 18 else 10**18) if re.fullmatch(r"[0-9]+", piece) else 0
+        if number < 1:
             raise HttpError(
                 400, f"The frame list '{text}' is invalid: frames are positive integers (1-based), comma-separated."
             )
-        numbers.append(int(piece))
+        numbers.append(number)
     return numbers
 
 
@@ -122,7 +125,7 @@ def _answer(
     if not delivery.multipart:
         return Response(ready[0], media_type=OCTET_STREAM)
     boundary = new_boundary()
-    url = instance_url(f"{base_url(request)}/{api_version(request).value}", instance)
+    url = instance_url(resource_root(request), instance)
     media_type = f'{MULTIPART_RELATED}; type="{delivery.media_type}"; boundary={boundary}'
     return StreamingResponse(_multipart(instance, ready, numbers, delivery, url, boundary), media_type=media_type)
 
@@ -161,7 +164,8 @@ async def retrieve_frames(request: Request) -> Response:
     numbers = parse_frame_list(str(request.path_params["frames"]))
     candidates = _candidates(request)
     state = server_state(request)
-    found = await anyio.to_thread.run_sync(state.index.instances, study, series, sop)
+    partition = partition_of(request).key
+    found = await anyio.to_thread.run_sync(lambda: state.index.instances(study, series, sop, partition=partition))
     if not found:
         raise HttpError(404, f"The instance {sop} of series {series} in study {study} was not found.")
     instance = found[0]

@@ -8,6 +8,12 @@ Each thread has its own connection (SQLite objects are not shared across threads
 are serialised by one lock and run as ``BEGIN IMMEDIATE`` transactions, so readers never see
 half an instance. Study and series rows keep a DICOM JSON object of their level's attributes,
 merged from the instances stored: the latest valid value wins (QIDO-19, QIDO-20).
+
+Data partitions (PART-06, PART-07): the ``partitions`` table names them, and every study row
+belongs to one (``studies.partition_key``; series and instances hang below their study), so the
+same UIDs may be stored in several partitions and every lookup is scoped to one. With the
+feature off, everything lives in ``Microsoft.Default`` (key 1, PART-01). An index written before
+partitions existed is converted when it is opened (``migrations``).
 """
 
 from __future__ import annotations
@@ -30,12 +36,29 @@ from reference_server.attributes import (
     json_key,
 )
 from reference_server.matching import fuzzy_person_name_match, index_value
-from reference_server.records import JsonObject, NewInstance, PixelInfo, StoredInstance
+from reference_server.migrations import add_partition_key
+from reference_server.records import (
+    DEFAULT_PARTITION_KEY,
+    DEFAULT_PARTITION_NAME,
+    JsonObject,
+    NewInstance,
+    Partition,
+    PixelInfo,
+    StoredInstance,
+)
 
-SCHEMA = """
+PARTITIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS partitions (
+    partition_key INTEGER PRIMARY KEY AUTOINCREMENT,
+    partition_name TEXT NOT NULL UNIQUE,
+    created_date TEXT NOT NULL
+);
+"""
+STUDIES_TABLE = """
 CREATE TABLE IF NOT EXISTS studies (
     study_key INTEGER PRIMARY KEY AUTOINCREMENT,
-    study_uid TEXT NOT NULL UNIQUE,
+    partition_key INTEGER NOT NULL DEFAULT 1 REFERENCES partitions (partition_key),
+    study_uid TEXT NOT NULL,
     patient_name TEXT,
     patient_id TEXT,
     patient_birth_date TEXT,
@@ -43,8 +66,11 @@ CREATE TABLE IF NOT EXISTS studies (
     referring_physician_name TEXT,
     study_date TEXT,
     study_description TEXT,
-    attributes TEXT NOT NULL
+    attributes TEXT NOT NULL,
+    UNIQUE (partition_key, study_uid)
 );
+"""
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
     series_key INTEGER PRIMARY KEY AUTOINCREMENT,
     study_key INTEGER NOT NULL REFERENCES studies (study_key),
@@ -76,6 +102,7 @@ CREATE INDEX IF NOT EXISTS instances_by_sop ON instances (sop_uid);
 CREATE INDEX IF NOT EXISTS series_by_study ON series (study_key);
 CREATE INDEX IF NOT EXISTS series_by_uid ON series (series_uid);
 CREATE INDEX IF NOT EXISTS series_by_modality ON series (modality);
+CREATE INDEX IF NOT EXISTS studies_by_uid ON studies (study_uid);
 CREATE INDEX IF NOT EXISTS studies_by_patient_id ON studies (patient_id);
 CREATE INDEX IF NOT EXISTS studies_by_date ON studies (study_date);
 CREATE INDEX IF NOT EXISTS studies_by_patient_name ON studies (patient_name);
@@ -104,9 +131,9 @@ def _level_attributes(metadata: JsonObject, tags: frozenset[int], *, with_value_
     return {k: metadata[k] for k in keys if k in metadata and (not with_value_only or metadata[k].get("Value"))}
 
 
-def _scope(study: str, series: str | None, sop: str | None) -> tuple[str, list[str]]:
-    clauses = ["st.study_uid = ?"]
-    params = [study]
+def _scope(partition: int, study: str, series: str | None, sop: str | None) -> tuple[str, list[Any]]:
+    clauses = ["st.partition_key = ?", "st.study_uid = ?"]
+    params: list[Any] = [partition, study]
     if series is not None:
         clauses.append("se.series_uid = ?")
         params.append(series)
@@ -114,6 +141,10 @@ def _scope(study: str, series: str | None, sop: str | None) -> tuple[str, list[s
         clauses.append("i.sop_uid = ?")
         params.append(sop)
     return " AND ".join(clauses), params
+
+
+def _partition(row: sqlite3.Row) -> Partition:
+    return Partition(int(row["partition_key"]), str(row["partition_name"]), str(row["created_date"]))
 
 
 class Index:
@@ -126,8 +157,16 @@ class Index:
         self._write_lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        self._partitions: dict[str, Partition] = {}
         with self._write_lock:
-            self._connection().executescript(SCHEMA)
+            conn = self._connection()
+            conn.executescript(PARTITIONS_SCHEMA)
+            add_partition_key(conn, "studies", STUDIES_TABLE)
+            conn.executescript(STUDIES_TABLE + SCHEMA)
+            conn.execute(
+                "INSERT OR IGNORE INTO partitions (partition_key, partition_name, created_date) VALUES (?, ?, ?)",
+                (DEFAULT_PARTITION_KEY, DEFAULT_PARTITION_NAME, datetime.now(UTC).isoformat()),
+            )
 
     # -- connections ---------------------------------------------------------------------
 
@@ -175,23 +214,54 @@ class Index:
         """GEN-12: raises when the database cannot be read."""
         self._connection().execute("SELECT 1").fetchone()
 
+    # -- partitions ------------------------------------------------------------------------
+
+    def known_partition(self, name: str) -> Partition | None:
+        """The partition called ``name`` if this index has met it before (no database access:
+        partitions are never renamed or deleted, so a partition once found stays valid)."""
+        return self._partitions.get(name)
+
+    def partition(self, name: str) -> Partition | None:
+        """The partition called ``name`` (names are compared exactly), or None."""
+        found = self._partitions.get(name)
+        if found is None:
+            rows = self.query("SELECT * FROM partitions WHERE partition_name = ?", [name])
+            if rows:
+                found = self._partitions.setdefault(name, _partition(rows[0]))
+        return found
+
+    def add_partition(self, name: str) -> Partition:
+        """The partition called ``name``, created when missing (PART-06: STOW, workitem create)."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO partitions (partition_name, created_date) VALUES (?, ?)",
+                (name, datetime.now(UTC).isoformat()),
+            )
+            row = conn.execute("SELECT * FROM partitions WHERE partition_name = ?", [name]).fetchone()
+        return self._partitions.setdefault(name, _partition(row))
+
+    def partitions(self) -> list[Partition]:
+        """Every partition, in the order they were created (PART-09)."""
+        return [_partition(row) for row in self.query("SELECT * FROM partitions ORDER BY partition_key")]
+
     # -- store ---------------------------------------------------------------------------
 
-    def contains(self, study: str, series: str, sop: str) -> bool:
-        where, params = _scope(study, series, sop)
+    def contains(self, study: str, series: str, sop: str, *, partition: int) -> bool:
+        where, params = _scope(partition, study, series, sop)
         return bool(self.query(f"SELECT 1 {_JOIN} WHERE {where} LIMIT 1", params))
 
-    def add_instance(self, new: NewInstance, place_file: Callable[[], str]) -> bool:
-        """Index ``new``; ``place_file`` moves its file into place and returns the relative path.
+    def add_instance(self, new: NewInstance, place_file: Callable[[], str], *, partition: int) -> bool:
+        """Index ``new`` in ``partition``; ``place_file`` moves its file into place and returns
+        the relative path.
 
         Returns False, without calling ``place_file``, when the Study/Series/SOP triple is
-        already stored (STOW-23: FailureReason 45070).
+        already stored in that partition (STOW-23: FailureReason 45070).
         """
         with self._transaction() as conn:
-            where, params = _scope(new.study_uid, new.series_uid, new.sop_uid)
+            where, params = _scope(partition, new.study_uid, new.series_uid, new.sop_uid)
             if conn.execute(f"SELECT 1 {_JOIN} WHERE {where} LIMIT 1", params).fetchone():
                 return False
-            study_key = self._upsert_level(conn, Level.STUDY, new, None)
+            study_key = self._upsert_level(conn, Level.STUDY, new, partition)
             series_key = self._upsert_level(conn, Level.SERIES, new, study_key)
             relative_path = place_file()
             conn.execute(
@@ -215,17 +285,21 @@ class Index:
             )
             return True
 
-    def _upsert_level(self, conn: sqlite3.Connection, level: Level, new: NewInstance, study_key: int | None) -> int:
-        """Insert or update the study or series row, merging its attributes (QIDO-19)."""
+    def _upsert_level(self, conn: sqlite3.Connection, level: Level, new: NewInstance, parent_key: int) -> int:
+        """Insert or update the study or series row, merging its attributes (QIDO-19).
+
+        ``parent_key``: the partition of a study row, the study of a series row."""
         lookup_params: list[Any]
         if level is Level.STUDY:
             table, key_column, tags = "studies", "study_key", STUDY_ROW_TAGS
-            lookup, lookup_params = "study_uid = ?", [new.study_uid]
+            lookup, lookup_params = "partition_key = ? AND study_uid = ?", [parent_key, new.study_uid]
             uid_column, uid = "study_uid", new.study_uid
+            parent_column = "partition_key"
         else:
             table, key_column, tags = "series", "series_key", SERIES_ROW_TAGS
-            lookup, lookup_params = "study_key = ? AND series_uid = ?", [study_key, new.series_uid]
+            lookup, lookup_params = "study_key = ? AND series_uid = ?", [parent_key, new.series_uid]
             uid_column, uid = "series_uid", new.series_uid
+            parent_column = "study_key"
         row = conn.execute(f"SELECT {key_column}, attributes FROM {table} WHERE {lookup}", lookup_params).fetchone()
         if row is None:
             attributes = _level_attributes(new.metadata, tags, with_value_only=False)
@@ -237,14 +311,11 @@ class Index:
         values = [index_value(a.kind, attributes.get(json_key(a.tag))) for a in columns]
         encoded = json.dumps(attributes, ensure_ascii=False)
         if row is None:
-            names = [uid_column, *(str(a.column) for a in columns), "attributes"]
-            extra: list[Any] = [study_key] if level is Level.SERIES else []
-            if level is Level.SERIES:
-                names.insert(0, "study_key")
+            names = [parent_column, uid_column, *(str(a.column) for a in columns), "attributes"]
             placeholders = ", ".join("?" for _ in names)
             cursor = conn.execute(
                 f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders})",
-                [*extra, uid, *values, encoded],
+                [parent_key, uid, *values, encoded],
             )
             return int(cursor.lastrowid or 0)
         assignments = ", ".join(f"{a.column} = ?" for a in columns)
@@ -256,9 +327,11 @@ class Index:
 
     # -- retrieve ------------------------------------------------------------------------
 
-    def instances(self, study: str, series: str | None = None, sop: str | None = None) -> list[StoredInstance]:
-        """The instances under a study, series or instance, in the order they were stored."""
-        where, params = _scope(study, series, sop)
+    def instances(
+        self, study: str, series: str | None = None, sop: str | None = None, *, partition: int
+    ) -> list[StoredInstance]:
+        """The instances under a study, series or instance of ``partition``, in the order they were stored."""
+        where, params = _scope(partition, study, series, sop)
         rows = self.query(f"SELECT {_INSTANCE_COLUMNS} {_JOIN} WHERE {where} ORDER BY i.instance_key", params)
         return [self._stored(row) for row in rows]
 
@@ -277,13 +350,15 @@ class Index:
             pixel=pixel,
         )
 
-    def metadata(self, study: str, series: str | None = None, sop: str | None = None) -> tuple[list[str], str]:
+    def metadata(
+        self, study: str, series: str | None = None, sop: str | None = None, *, partition: int
+    ) -> tuple[list[str], str]:
         """The stored metadata objects (JSON text) and the ETag of the resource (WADO-19).
 
         Study and series: ``{max instance key}-{count}``; instance: ``{instance key}``. Keys only
         grow, so any addition or deletion changes the tag.
         """
-        where, params = _scope(study, series, sop)
+        where, params = _scope(partition, study, series, sop)
         rows = self.query(f"SELECT i.instance_key, i.metadata {_JOIN} WHERE {where} ORDER BY i.instance_key", params)
         if not rows:
             return [], ""
@@ -293,10 +368,13 @@ class Index:
 
     # -- delete --------------------------------------------------------------------------
 
-    def delete(self, study: str, series: str | None = None, sop: str | None = None) -> list[Path] | None:
-        """Remove the index rows under the target; the files to remove, or None when not found (DEL-02)."""
+    def delete(
+        self, study: str, series: str | None = None, sop: str | None = None, *, partition: int
+    ) -> list[Path] | None:
+        """Remove the index rows under the target in ``partition``; the files to remove, or None
+        when not found (DEL-02)."""
         with self._transaction() as conn:
-            where, params = _scope(study, series, sop)
+            where, params = _scope(partition, study, series, sop)
             rows = conn.execute(f"SELECT i.instance_key, i.file_path {_JOIN} WHERE {where}", params).fetchall()
             if not rows:
                 return None

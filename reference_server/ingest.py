@@ -93,6 +93,7 @@ class IngestContext:
     path_study_uid: str | None
     storage: Storage
     index: Index
+    partition: int  # the key of the data partition stored into (PART-07)
 
 
 @dataclass(slots=True)
@@ -313,7 +314,7 @@ def _ingest(spill_path: Path, context: IngestContext) -> Outcome:
 
 def _store(spill_path: Path, new: NewInstance, context: IngestContext, outcome: Outcome) -> Outcome:
     storage = context.storage
-    if context.index.contains(new.study_uid, new.series_uid, new.sop_uid):
+    if context.index.contains(new.study_uid, new.series_uid, new.sop_uid, partition=context.partition):
         outcome.failure = ALREADY_EXISTS
         outcome.warning = None
         outcome.comments = []
@@ -322,11 +323,11 @@ def _store(spill_path: Path, new: NewInstance, context: IngestContext, outcome: 
     placed: list[str] = []
 
     def place() -> str:
-        placed.append(storage.place(spill_path))
+        placed.append(storage.place(spill_path, context.partition))
         return placed[-1]
 
     try:
-        added = context.index.add_instance(new, place)
+        added = context.index.add_instance(new, place, partition=context.partition)
     except Exception:
         logger.exception("storing instance %s failed", new.sop_uid)
         for relative in placed:

@@ -33,6 +33,7 @@ from reference_server.matching import (
     parse_date_filter,
 )
 from reference_server.negotiation import DICOM_JSON, accepts_dicom_json
+from reference_server.partitions import partition_of
 from reference_server.paths import path_uid
 from reference_server.state import api_version, server_state
 from reference_server.versions import ApiVersion
@@ -48,6 +49,7 @@ class Query:
 
     resource: Resource
     version: ApiVersion
+    partition: int  # the key of the data partition searched (PART-07: never across partitions)
     study_uid: str | None = None
     series_uid: str | None = None
     filters: list[tuple[IndexedAttribute, str]] = field(default_factory=list)
@@ -69,10 +71,13 @@ def parse_attribute(name: str) -> int | None:
 def _integer(name: str, value: str, low: int, high: int | None) -> int:
     if not re.fullmatch(r"[+-]?[0-9]+", value.strip()):
         raise HttpError(400, f"The value '{value}' of '{name}' is not an integer.")
-    number = int(value)
+    # Beyond 18 digits a value is past every bound (and past SQLite's integers, and Python refuses
+    # int() of thousands of digits): an offset that large matches nothing (QIDO-04), a limit is 400.
+    huge = len(value.strip().lstrip("+-").lstrip("0")) > 18
+    number = (-1 if value.strip().startswith("-") else 1) * 10**18 if huge else int(value)
     if number < low or (high is not None and number > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise HttpError(400, f"The value {number} of '{name}' is invalid: it must be {bounds}.")
+        raise HttpError(400, f"The value {value.strip()} of '{name}' is invalid: it must be {bounds}.")
     return number
 
 
@@ -177,8 +182,8 @@ _ORDER = {Level.STUDY: "st.study_key", Level.SERIES: "se.series_key", Level.INST
 def run_search(index: Index, query: Query) -> list[JsonObject]:
     """Execute ``query``; newest first (QIDO-23); JSON objects of the matches."""
     level = query.resource.level
-    clauses: list[str] = []
-    params: list[Any] = []
+    clauses: list[str] = ["st.partition_key = ?"]
+    params: list[Any] = [query.partition]
     if query.study_uid is not None:
         clauses.append("st.study_uid = ?")
         params.append(query.study_uid)
@@ -189,7 +194,7 @@ def run_search(index: Index, query: Query) -> list[JsonObject]:
         condition, values = _filter_sql(attribute, value, query.fuzzy)
         clauses.append(condition)
         params.extend(values)
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    where = f" WHERE {' AND '.join(clauses)}"
     sql = f"{_SELECT[level]}{where} ORDER BY {_ORDER[level]} DESC LIMIT ? OFFSET ?"
     rows = index.query(sql, [*params, query.limit, query.offset])
     wanted = return_tags(query)
@@ -294,7 +299,7 @@ _RESOURCE_PATH_UIDS = {
 
 async def search(request: Request, resource: Resource) -> Response:
     """The six QIDO routes (section 4 table)."""
-    query = Query(resource=resource, version=api_version(request))
+    query = Query(resource=resource, version=api_version(request), partition=partition_of(request).key)
     names = _RESOURCE_PATH_UIDS[resource]
     if "study" in names:
         query.study_uid = path_uid(request, "study")  # QIDO-30: invalid 400, unknown 204

@@ -8,6 +8,23 @@ from typing import Any
 
 JsonObject = dict[str, Any]
 
+# PART-01: the partition that always exists, and holds everything stored with the feature off.
+DEFAULT_PARTITION_KEY = 1
+DEFAULT_PARTITION_NAME = "Microsoft.Default"
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """A data partition (PART-09): its system-assigned key, its name and when it was created."""
+
+    key: int
+    name: str
+    created_date: str
+
+    def to_json(self) -> JsonObject:
+        """The partition as ``GET /partitions`` lists it (camelCase, GEN-11)."""
+        return {"partitionKey": self.key, "partitionName": self.name, "createdDate": self.created_date}
+
 
 @dataclass(frozen=True, slots=True)
 class PixelInfo:

@@ -26,6 +26,7 @@ from starlette.responses import Response
 
 from reference_server.errors import HttpError
 from reference_server.negotiation import MediaTypeError, parse_media_type, split_outside_quotes
+from reference_server.partitions import partition_of
 from reference_server.paths import path_uid
 from reference_server.records import StoredInstance
 from reference_server.state import server_state
@@ -74,9 +75,11 @@ def parse_frame(text: str | None) -> int:
     """WADO-23: frames are numbered from 1."""
     if text is None:
         return 1
-    if not re.fullmatch(r"[0-9]+", text) or int(text) < 1:
+    # Past 18 digits a number is beyond any frame count (404 later); int() refuses thousands of digits.
+    number = (int(text) if len(text.lstrip("0")) <= 18 else 10**18) if re.fullmatch(r"[0-9]+", text) else 0
+    if number < 1:
         raise HttpError(400, f"The frame number '{text}' is invalid: frames are numbered from 1.")
-    return int(text)
+    return number
 
 
 def _to_8_bits(ds: Dataset, frame: NDArray[np.generic]) -> NDArray[np.uint8]:
@@ -121,7 +124,8 @@ async def retrieve_rendered(request: Request) -> Response:
     quality = parse_quality(request.query_params.getlist("quality"))
     media_type = rendered_media_type(request.headers.get("accept"))
     state = server_state(request)
-    found = await anyio.to_thread.run_sync(state.index.instances, study, series, sop)
+    partition = partition_of(request).key
+    found = await anyio.to_thread.run_sync(lambda: state.index.instances(study, series, sop, partition=partition))
     if not found:
         raise HttpError(404, f"The instance {sop} of series {series} in study {study} was not found.")
     instance = found[0]

@@ -35,3 +35,11 @@ def base_url(request: Request) -> str:
     """``scheme://host`` as the client addressed the server (Host header), for RetrieveURLs."""
     host = request.headers.get("host") or request.url.netloc
     return f"{request.url.scheme}://{host}"
+
+
+def resource_root(request: Request) -> str:
+    """``scheme://host/{version}[/partitions/{name}]``: where the resources of the request live,
+    the root of the URLs the server hands out (STOW-16, PART-08)."""
+    root = f"{base_url(request)}/{api_version(request).value}"
+    partition = request.path_params.get("partition")
+    return f"{root}/partitions/{partition}" if partition is not None else root

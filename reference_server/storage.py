@@ -1,4 +1,4 @@
-"""Stored files: one Part-10 file per instance under ``<data>/objects``.
+"""Stored files: one Part-10 file per instance under ``<data>/objects/p{partition key}``.
 
 Uploads are spilled to ``<data>/tmp`` while the request is read; once an instance is accepted
 its spill file gets a zeroed preamble (GEN-09), is flushed to disk (fsync) and is moved into
@@ -47,10 +47,11 @@ class Storage:
             fp.flush()
             os.fsync(fp.fileno())
 
-    def place(self, spill_path: Path) -> str:
-        """Move a prepared spill file to its final place; returns the path relative to the data dir."""
+    def place(self, spill_path: Path, partition: int) -> str:
+        """Move a prepared spill file to its final place in the folder of ``partition`` (PART-07);
+        returns the path relative to the data dir."""
         name = uuid.uuid4().hex
-        folder = self.objects_dir / name[:2] / name[2:4]
+        folder = self.objects_dir / f"p{partition}" / name[:2] / name[2:4]
         folder.mkdir(parents=True, exist_ok=True)
         final = folder / f"{name}.dcm"
         os.replace(spill_path, final)

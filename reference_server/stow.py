@@ -32,8 +32,9 @@ from reference_server.negotiation import (
     accepts_dicom_json,
     parse_media_type,
 )
+from reference_server.partitions import partition_of
 from reference_server.paths import optional_path_uid
-from reference_server.state import api_version, base_url, server_state
+from reference_server.state import api_version, resource_root, server_state
 from reference_server.validation import strip_uid
 from reference_server.versions import ApiVersion
 
@@ -165,7 +166,7 @@ async def store_instances(request: Request) -> Response:
     if not paths:
         return Response(status_code=204)  # STOW-11: no content
     state = server_state(request)
-    context = IngestContext(version, path_study, state.storage, state.index)
+    context = IngestContext(version, path_study, state.storage, state.index, partition_of(request).key)
     outcomes: list[Outcome] = []
     try:
         for path in paths:
@@ -224,7 +225,7 @@ def _referenced_item(outcome: Outcome, version: ApiVersion, root: str) -> Datase
 
 
 def _response(request: Request, version: ApiVersion, path_study: str | None, outcomes: list[Outcome]) -> Response:
-    root = f"{base_url(request)}/{version.value}"
+    root = resource_root(request)
     body = Dataset()
     stored = [o for o in outcomes if o.stored]
     failed = [o for o in outcomes if not o.stored]

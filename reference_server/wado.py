@@ -25,9 +25,10 @@ from reference_server.negotiation import (
     accepts_dicom_json,
     parse_accept,
 )
+from reference_server.partitions import partition_of
 from reference_server.paths import optional_path_uid, path_uid
 from reference_server.records import StoredInstance
-from reference_server.state import api_version, base_url, server_state
+from reference_server.state import resource_root, server_state
 from reference_server.transcode import (
     EXPLICIT_VR_LITTLE_ENDIAN,
     ORIGINAL,
@@ -140,17 +141,17 @@ async def _multipart_body(
 
 async def retrieve(request: Request) -> Response:
     """``GET /vN/studies/{study}[/series/{series}[/instances/{instance}]]``."""
-    version = api_version(request)
     study = path_uid(request, "study")
     series = optional_path_uid(request, "series")
     sop = optional_path_uid(request, "instance")
     candidates = _candidates(request, single_instance=sop is not None)
     state = server_state(request)
-    instances = await anyio.to_thread.run_sync(state.index.instances, study, series, sop)
+    partition = partition_of(request).key
+    instances = await anyio.to_thread.run_sync(lambda: state.index.instances(study, series, sop, partition=partition))
     if not instances:
         raise HttpError(404, _not_found_message(study, series, sop))
     delivery = choose_delivery(candidates, instances, state.config.transcode_max_bytes)
-    root = f"{base_url(request)}/{version.value}"
+    root = resource_root(request)
     syntax = delivery.transfer_syntax
     first = instances[0]
     transcoded: bytes | None = None
@@ -205,7 +206,10 @@ async def retrieve_metadata(request: Request) -> Response:
     if not accepts_dicom_json(request.headers.get("accept")):
         raise HttpError(406, empty_body=True)
     state = server_state(request)
-    objects, etag = await anyio.to_thread.run_sync(state.index.metadata, study, series, sop)
+    partition = partition_of(request).key
+    objects, etag = await anyio.to_thread.run_sync(
+        lambda: state.index.metadata(study, series, sop, partition=partition)
+    )
     if not objects:
         raise HttpError(404, _not_found_message(study, series, sop))
     headers = {"ETag": f'"{etag}"'}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +11,10 @@ from pathlib import Path
 import pytest
 
 
-@pytest.mark.parametrize("profile", ["reference", "reference-v1"])
+@pytest.mark.parametrize("profile", ["reference", "reference-v1", "reference-partitions"])
 def test_run_against_the_embedded_server_passes_and_writes_results(tmp_path: Path, profile: str) -> None:
+    """The main job in each mode of the bundled server: API v2, API v1, and v2 with data
+    partitions (the embedded server started with --partitions, the run in a partition of its own)."""
     reports = tmp_path / "reports"
     result = subprocess.run(
         [sys.executable, "-m", "conformance", "run", "--profile", profile, "--report-dir", str(reports), "-q"],
@@ -34,6 +37,14 @@ def test_run_against_the_embedded_server_passes_and_writes_results(tmp_path: Pat
     for behavior_id, entry in results["behaviors"].items():
         if entry["status"] == "skipped":
             assert entry["reason"].startswith("not supported: profile"), (behavior_id, entry["reason"])
+    partitions = {b: e["status"] for b, e in results["behaviors"].items() if e["group"] == "PART"}
+    if profile == "reference-partitions":
+        assert re.search(r"/v2/partitions/dwc-[0-9a-f]{12}$", results["target"]["url"]), results["target"]["url"]
+        # PART-10 is about the change feed, which the reference server does not have.
+        assert {b for b, s in partitions.items() if s != "passed"} == {"PART-10"}, partitions
+    else:
+        # Without partitions the target refuses partition routes (PART-05, PART-09); the rest is skipped.
+        assert partitions["PART-05"] == partitions["PART-09"] == "passed", partitions
 
 
 def test_run_exits_non_zero_when_a_behavior_fails(tmp_path: Path) -> None:

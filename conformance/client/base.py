@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Literal, Self, TypeVar
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -73,10 +73,27 @@ class BaseClient:
         return type(self)(self.http, base_url, log=self.log, on_store=self.on_store)
 
     def in_partition(self, name: str) -> Self:
-        """The partitioned routes ``{version}/partitions/{name}/...`` (data partitions)."""
-        return self.at(f"{self.base_url}/partitions/{quote(name, safe='')}")
+        """The routes of partition ``name``: ``{version}/partitions/{name}/...`` (PART-03), whatever
+        partition this client addresses. The name is percent-encoded, so invalid names reach the
+        target as they are."""
+        return self.at(f"{self.version_root}/partitions/{quote(name, safe='')}")
+
+    def in_version(self, version: str) -> Self:
+        """The same routes (partition included) under API version ``version`` (``v1``, ``v2``)."""
+        return self.at(f"{self.service_root}/{version}{self.partition_path}")
 
     # -- addressing -------------------------------------------------------------------------
+
+    @property
+    def partition_path(self) -> str:
+        """``/partitions/{name}`` when this client addresses a data partition, else ``""``."""
+        marker = "/partitions/"
+        return marker + self.base_url.split(marker, 1)[1] if marker in self.base_url else ""
+
+    @property
+    def partition(self) -> str | None:
+        """The name of the data partition this client addresses, if any (decoded)."""
+        return unquote(self.partition_path.removeprefix("/partitions/")) if self.partition_path else None
 
     @property
     def service_root(self) -> str:
@@ -153,7 +170,8 @@ class BaseClient:
 
     @property
     def version_root(self) -> str:
-        """The base URL without a partition segment (where operations and change feed live)."""
+        """The base URL without a partition segment (where operations, change feed, extended
+        query tags and the partition list live: PART-04)."""
         marker = "/partitions/"
         return self.base_url.split(marker, 1)[0] if marker in self.base_url else self.base_url
 

@@ -7,6 +7,7 @@ from conformance.client.base import MULTIPART_DICOM_ANY, BaseClient, QueryParams
 from conformance.client.changefeed import ChangeFeedMixin
 from conformance.client.delete import DeleteMixin
 from conformance.client.operations import OperationsMixin
+from conformance.client.partitions import PartitionsMixin
 from conformance.client.qido import SearchMixin
 from conformance.client.service import ServiceMixin
 from conformance.client.stow import StoreMixin
@@ -24,6 +25,7 @@ class DicomwebClient(
     WorklistMixin,
     ChangeFeedMixin,
     OperationsMixin,
+    PartitionsMixin,
     ServiceMixin,
     BaseClient,
 ):

@@ -28,7 +28,7 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 from pydicom import Dataset
@@ -80,29 +80,33 @@ def _dataset_uid(body: WorkitemBody | None) -> str | None:
 
 
 class WorkitemTracker:
-    """The workitems one client was asked to create, and the transaction UID of each claim."""
+    """The workitems one client was asked to create, the base URL (partition included) each was
+    created at, and the transaction UID of each claim. Clients derived with ``at`` or
+    ``in_partition`` share their tracker, so the same UID in two partitions is two entries."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: dict[str, str | None] = {}
+        self._items: dict[tuple[str, str], str | None] = {}
 
-    def created(self, uid: str) -> None:
+    def created(self, uid: str, base_url: str = "") -> None:
         if is_suite_uid(uid):  # only the suite's own workitems are ever touched afterwards
             with self._lock:
-                self._items.setdefault(uid, None)
+                self._items.setdefault((base_url, uid), None)
 
-    def claimed(self, uid: str, transaction_uid: str) -> None:
+    def claimed(self, uid: str, transaction_uid: str, base_url: str = "") -> None:
         with self._lock:
-            if uid in self._items:
-                self._items[uid] = transaction_uid
+            if (base_url, uid) in self._items:
+                self._items[(base_url, uid)] = transaction_uid
 
     def items(self) -> list[tuple[str, str | None]]:
+        """``(uid, transaction UID)`` of every recorded workitem."""
         with self._lock:
-            return list(self._items.items())
+            return [(uid, transaction) for (_, uid), transaction in self._items.items()]
 
-    def take_all(self) -> list[tuple[str, str | None]]:
+    def take_all(self) -> list[tuple[str, str, str | None]]:
+        """``(base URL, uid, transaction UID)`` of every recorded workitem; the record is emptied."""
         with self._lock:
-            items = list(self._items.items())
+            items = [(base, uid, transaction) for (base, uid), transaction in self._items.items()]
             self._items.clear()
         return items
 
@@ -127,6 +131,12 @@ class WorklistMixin(BaseClient):
         if self._workitem_tracker is None:
             self._workitem_tracker = WorkitemTracker()
         return self._workitem_tracker
+
+    def at(self, base_url: str) -> Self:
+        """As ``BaseClient.at``; the workitems created through the new client are tracked here too."""
+        other = super().at(base_url)
+        other._workitem_tracker = self.workitem_tracker
+        return other
 
     def _send_dataset(
         self,
@@ -160,7 +170,7 @@ class WorklistMixin(BaseClient):
         SOP Instance UID). ``body`` replaces the encoded dataset."""
         for target in (uid, _dataset_uid(dataset)):
             if target:
-                self.workitem_tracker.created(target)  # recorded before it is sent
+                self.workitem_tracker.created(target, self.base_url)  # recorded before it is sent
         path = "workitems" if uid is None else f"workitems?{_segment(uid)}"
         return self._send_dataset("POST", path, dataset, content_type=content_type, accept=accept, body=body)
 
@@ -206,7 +216,7 @@ class WorklistMixin(BaseClient):
         if response.status == 200 and _first_text(sent, "ProcedureStepState") == IN_PROGRESS:
             claimed_with = _first_text(sent, "TransactionUID")
             if claimed_with:
-                self.workitem_tracker.claimed(uid, claimed_with)
+                self.workitem_tracker.claimed(uid, claimed_with, self.base_url)
         return response
 
     def request_cancellation(
@@ -233,8 +243,8 @@ class WorklistMixin(BaseClient):
     def finish_workitems(self) -> FinishOutcome:
         """Move every workitem this client created that is still open to a final state."""
         outcome = FinishOutcome()
-        quiet = type(self)(self.http, self.base_url, log=ExchangeLog())
-        for uid, transaction_uid in self.workitem_tracker.take_all():
+        for base_url, uid, transaction_uid in self.workitem_tracker.take_all():
+            quiet = type(self)(self.http, base_url or self.base_url, log=ExchangeLog())
             try:
                 quiet._finish(uid, transaction_uid, outcome)
             except ConformanceFailure as exc:

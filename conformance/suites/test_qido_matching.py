@@ -309,9 +309,9 @@ def test_latest_stored_value_wins(dicomweb: Dicomweb) -> None:
     )
 
 
-@pytest.mark.behavior("QIDO-20")
+@pytest.mark.behavior("QIDO-20", "VER-08")
 def test_invalid_values_are_not_searchable(dicomweb: Dicomweb) -> None:
-    """QIDO-20 (D2, E2E): a StudyDate that failed validation at store time (v2 stores the
+    """QIDO-20 / VER-08 (D2, E2E): a StudyDate that failed validation at store time (v2 stores the
     instance without it) cannot be searched (querying the invalid value itself is 400), until
     another instance of the study supplies a valid one."""
     require_api_version(dicomweb.profile, "v2")
@@ -337,9 +337,9 @@ def test_invalid_values_are_not_searchable(dicomweb: Dicomweb) -> None:
     expect_found(response, empty, "study", [study], why="the valid StudyDate of the later instance is searchable")
 
 
-@pytest.mark.behavior("QIDO-21")
+@pytest.mark.behavior("QIDO-21", "VER-08")
 def test_nul_padded_values_are_found_both_ways(dicomweb: Dicomweb) -> None:
-    """QIDO-21 (D2, E2E): a value stored with a trailing NUL is found with ``X%00`` and ``X``."""
+    """QIDO-21 / VER-08 (D2, E2E): a value stored with a trailing NUL is found with ``X%00`` and ``X``."""
     require_api_version(dicomweb.profile, "v2")
     accession = dicomweb.instances.short_id("NUL") + "A"  # 13 characters: with the NUL an even length
     file = dicomweb.instances.with_raw_value("AccessionNumber", accession + "\x00")

@@ -245,9 +245,9 @@ def test_v2_metadata_omits_invalid_attributes(dicomweb: Dicomweb) -> None:
     )
 
 
-@pytest.mark.behavior("WADO-21")
+@pytest.mark.behavior("WADO-21", "VER-09")
 def test_v2_metadata_keeps_nul_padding(dicomweb: Dicomweb) -> None:
-    """WADO-21 (D2): a value stored with trailing NUL padding comes back with the NUL."""
+    """WADO-21 / VER-09 (D2): a value stored with trailing NUL padding comes back with the NUL."""
     require_api_version(dicomweb.profile, "v2")
     value = "HOSPITAL1\x00"
     file = dicomweb.instances.with_raw_value("InstitutionName", value)

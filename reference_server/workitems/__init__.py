@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
+from reference_server.partitions import partitioned
 from reference_server.workitems.endpoints import cancel_request, change_state, create, retrieve, search, update
 
 
 def workitem_routes(prefix: str) -> list[BaseRoute]:
-    """The workitem routes under ``prefix`` (the version segment)."""
+    """The workitem routes under ``prefix`` (the version segment, and the partition segment when
+    there is one). Each is behind the partition check; creating a workitem in an unknown
+    partition creates the partition (PART-03, PART-06)."""
     item = prefix + "/workitems/{workitem}"
     return [
-        Route(prefix + "/workitems", create, methods=["POST"]),
-        Route(prefix + "/workitems", search, methods=["GET"]),
-        Route(item, retrieve, methods=["GET"]),
-        Route(item, update, methods=["POST"]),
-        Route(item + "/state", change_state, methods=["PUT"]),
-        Route(item + "/cancelrequest", cancel_request, methods=["POST"]),
+        Route(prefix + "/workitems", partitioned(create, creates=True), methods=["POST"]),
+        Route(prefix + "/workitems", partitioned(search), methods=["GET"]),
+        Route(item, partitioned(retrieve), methods=["GET"]),
+        Route(item, partitioned(update), methods=["POST"]),
+        Route(item + "/state", partitioned(change_state), methods=["PUT"]),
+        Route(item + "/cancelrequest", partitioned(cancel_request), methods=["POST"]),
     ]

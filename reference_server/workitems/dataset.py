@@ -23,6 +23,7 @@ JsonObject = dict[str, Any]
 _KEY = re.compile(r"[0-9A-F]{8}")
 _VR = re.compile(r"[A-Z]{2}")
 _TEXT_TYPES = (str, int, float)
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 
 @cache
@@ -104,6 +105,9 @@ def check_structure(obj: Any, path: str = "") -> str | None:
             return f"attribute {where} has no valid 'vr'"
         if "BulkDataURI" in element:
             return f"attribute {where}: workitems cannot refer to bulk data"
+        inline = element.get("InlineBinary")
+        if inline is not None and not (isinstance(inline, str) and len(inline) % 4 == 0 and _BASE64.fullmatch(inline)):
+            return f"the InlineBinary of attribute {where} is not a base64 string (PS3.18 F.2.7)"
         value = element.get("Value")
         if value is None:
             continue

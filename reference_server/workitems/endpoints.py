@@ -14,13 +14,13 @@ from typing import Any
 from urllib.parse import unquote
 
 import anyio
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from reference_server.errors import HttpError
 from reference_server.negotiation import DICOM_JSON, accepts_dicom_json, parse_media_type
 from reference_server.paths import path_uid
-from reference_server.state import api_version, base_url
+from reference_server.state import resource_root
 from reference_server.validation import invalid_uid_message, is_valid_uid
 from reference_server.workitems import states
 from reference_server.workitems.dataset import JsonObject, check_structure, key, now_dt, present, put, text
@@ -32,6 +32,10 @@ from reference_server.workitems.store import store_of
 UPS_PUSH_SOP_CLASS = "1.2.840.10008.5.1.4.34.6.1"
 DEFAULT_WORKLIST_LABEL = "worklist"
 JSON = "application/json"
+# A workitem is kilobytes: the bounds keep memory and recursion bounded whatever is sent (413 / 400).
+MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_JSON_NESTING = 64
+TOO_DEEP = f"The request body nests JSON arrays and objects deeper than {MAX_JSON_NESTING} levels."
 
 
 def warning(request: Request, message: str) -> dict[str, str]:
@@ -44,7 +48,7 @@ def warning(request: Request, message: str) -> dict[str, str]:
 
 
 def workitem_url(request: Request, uid: str) -> str:
-    return f"{base_url(request)}/{api_version(request).value}/workitems/{uid}"
+    return f"{resource_root(request)}/workitems/{uid}"
 
 
 def _require_dicom_json_body(request: Request) -> None:
@@ -69,15 +73,50 @@ def _query_key(request: Request, what: str) -> str | None:
     return name.rstrip(" ")
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value (RFC 8259 6)")
+
+
+def _too_deep(document: Any) -> bool:
+    """Whether JSON arrays and objects nest deeper than MAX_JSON_NESTING (checked without recursion)."""
+    stack = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_NESTING:
+            return True
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+async def _body(request: Request) -> bytes:
+    """The request body, read up to MAX_BODY_BYTES (413 beyond)."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise HttpError(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise HttpError(400, "The client disconnected before the request body was complete.") from None
+    return b"".join(chunks)
+
+
 async def _dataset(request: Request, *, optional: bool = False) -> JsonObject:
     """UPS-01: the body is a JSON array whose first element is the dataset."""
-    body = await request.body()
+    body = await _body(request)
     if optional and not body.strip():
         return {}
     try:
-        document: Any = json.loads(body.decode("utf-8"))
+        document: Any = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise HttpError(400, f"The request body is not valid UTF-8 JSON: {exc}") from None
+    except RecursionError:
+        raise HttpError(400, TOO_DEEP) from None
+    if _too_deep(document):
+        raise HttpError(400, TOO_DEEP)
     if not isinstance(document, list) or not document:
         raise HttpError(400, "The request body must be a JSON array whose first element is the DICOM JSON dataset.")
     problem = check_structure(document[0])

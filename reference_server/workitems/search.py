@@ -114,9 +114,12 @@ def _attribute_key(name: str, parameter: str) -> str:
 
 
 def _integer(name: str, value: str) -> int:
-    if not re.fullmatch(r"[+-]?\d+", value.strip()):
+    if not re.fullmatch(r"[+-]?[0-9]+", value.strip()):
         raise HttpError(400, f"The value '{value}' of '{name}' is not an integer.")
-    return int(value)
+    # Past 18 digits a value is beyond every bound (int() refuses thousands of digits): an offset
+    # that large matches nothing, a limit is refused by the range check.
+    huge = len(value.strip().lstrip("+-").lstrip("0")) > 18
+    return (-1 if value.strip().startswith("-") else 1) * 10**18 if huge else int(value)
 
 
 def _check_date_time(value: str, name: str) -> None:

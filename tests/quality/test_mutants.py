@@ -1,9 +1,11 @@
 """The suite catches servers that break one documented behaviour at a time.
 
-For every behaviour of the groups GEN, STOW and DEL that the reference profile claims, a
-mutant of the reference server breaks exactly that behaviour (see ``mutants.py``); the suite,
-restricted to the tests carrying that ID, must report the behaviour as failed. The unmutated
-server, through the same harness, must pass everything (no false failures).
+For every behaviour of the groups a mutant module covers, a mutant of the reference server
+breaks exactly that behaviour (see ``mutants/``); the suite, restricted to the tests carrying
+that ID, must report the behaviour as failed. Each mutant names the server options and the
+profile it runs with (the plain server and ``reference`` unless it says otherwise, e.g. data
+partitions on and ``reference-partitions``). The unmutated server, through the same harness and
+in every such set-up, must pass everything (no false failures).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
@@ -45,16 +48,31 @@ def serving(app: ASGIApp) -> Iterator[str]:
         thread.join(timeout=20)
 
 
+#: The set-ups the mutants use: (profile, server options). The unmutated server passes in each.
+SETUPS: list[tuple[str, tuple[tuple[str, Any], ...]]] = sorted({(m.profile, m.server_options) for m in all_mutants()})
+
+AppFactory = Callable[..., ASGIApp]
+
+
 @pytest.fixture
-def reference_app(tmp_path: Path) -> Iterator[ASGIApp]:
+def make_reference_app(tmp_path: Path) -> Iterator[AppFactory]:
+    """Builds the reference app with the given ``ServerConfig`` options, over a fresh data folder."""
     reading_mode = pydicom.config.settings.reading_validation_mode
     limit = Profile.load("reference").limits.part_max_bytes
-    app = create_app(ServerConfig(data_dir=tmp_path / "data", max_part_bytes=limit))
-    yield app  # type: ignore[misc]
+    made: list[Any] = []
+
+    def factory(**options: Any) -> ASGIApp:
+        app = create_app(ServerConfig(data_dir=tmp_path / f"data{len(made)}", max_part_bytes=limit, **options))
+        made.append(app)
+        return app  # type: ignore[return-value]
+
+    yield factory
     pydicom.config.settings.reading_validation_mode = reading_mode
 
 
-def run_suite(pytester: pytest.Pytester, url: str, *selection: str) -> tuple[pytest.RunResult, dict[str, object]]:
+def run_suite(
+    pytester: pytest.Pytester, url: str, *selection: str, profile: str = "reference"
+) -> tuple[pytest.RunResult, dict[str, object]]:
     args = [
         "--pyargs",
         "conformance.suites",
@@ -64,7 +82,7 @@ def run_suite(pytester: pytest.Pytester, url: str, *selection: str) -> tuple[pyt
         "--dicomweb-url",
         url,
         "--dicomweb-profile",
-        "reference",
+        profile,
         "--dicomweb-report-dir",
         "out",
     ]
@@ -82,9 +100,10 @@ def test_every_behavior_of_a_covered_group_has_a_mutant() -> None:
 
 
 @pytest.mark.parametrize("mutant", all_mutants(), ids=lambda m: f"{m.behavior}-{m.bug.replace(' ', '-')}")
-def test_suite_catches_the_mutant(pytester: pytest.Pytester, reference_app: ASGIApp, mutant: Mutant) -> None:
-    with serving(mutant.wrap(reference_app)) as url:
-        result, results = run_suite(pytester, url, mutant.behavior)
+def test_suite_catches_the_mutant(pytester: pytest.Pytester, make_reference_app: AppFactory, mutant: Mutant) -> None:
+    app = make_reference_app(**dict(mutant.server_options))
+    with serving(mutant.wrap(app)) as url:
+        result, results = run_suite(pytester, url, mutant.behavior, profile=mutant.profile)
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-3000:]
     behaviors = results["behaviors"]
     assert isinstance(behaviors, dict)
@@ -95,9 +114,13 @@ def test_suite_catches_the_mutant(pytester: pytest.Pytester, reference_app: ASGI
     assert any("Expected:" in t and "Received:" in t and "curl -X" in t for t in texts), texts[:1]
 
 
-def test_unmutated_server_passes_everything(pytester: pytest.Pytester, reference_app: ASGIApp) -> None:
-    with serving(reference_app) as url:
-        result, results = run_suite(pytester, url)
+@pytest.mark.parametrize("setup", SETUPS, ids=lambda s: s[0])
+def test_unmutated_server_passes_everything(
+    pytester: pytest.Pytester, make_reference_app: AppFactory, setup: tuple[str, tuple[tuple[str, Any], ...]]
+) -> None:
+    profile, options = setup
+    with serving(make_reference_app(**dict(options))) as url:
+        result, results = run_suite(pytester, url, profile=profile)
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     behaviors = results["behaviors"]
     assert isinstance(behaviors, dict)

@@ -8,6 +8,10 @@ require that the suite, run against a mutant, fails a test carrying the mutant's
 Mutants live in the modules of this package, one per area; each module defines ``MUTANTS``
 (a list of ``Mutant``), ``GROUPS`` (the behaviour groups it covers completely) and
 ``EXEMPT`` (behaviour IDs of those groups that no mutant can reach, with the reason).
+
+A mutant is run against the reference server built with ``ServerConfig(**server_options)`` and
+judged with the bundled ``profile``: by default the plain server and the ``reference`` profile;
+the data-partition mutants, say, need ``{"partitions": True}`` and ``reference-partitions``.
 """
 
 from __future__ import annotations
@@ -113,6 +117,9 @@ class Mutant:
     bug: str
     request: RequestRewrite | None = None
     answer: AnswerRewrite | None = None
+    #: The bundled profile the suite judges the mutant with, and the options of the server it wraps.
+    profile: str = "reference"
+    server_options: tuple[tuple[str, Any], ...] = ()
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
         return mutate(app, request=self.request, answer=self.answer)
