@@ -60,7 +60,7 @@ class CleanupMethod(StrEnum):
 AMBIGUITY_IDS = tuple(f"AMB-{n:02d}" for n in range(1, 29))
 API_VERSIONS = ("v1.0-prerelease", "v1", "v2")
 
-_TOP_LEVEL = {"target", "capabilities", "transcoding", "limits", "responses", "ambiguities", "not_claimed", "cleanup"}
+_TOP_LEVEL = {"extends", "target", "capabilities", "transcoding", "limits", "responses", "ambiguities", "not_claimed", "cleanup"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +127,7 @@ class Profile:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigurationError(f"{source}: not valid TOML: {exc}") from exc
-        return cls.from_mapping(data, source=source)
+        return cls.from_mapping(_resolve_extends(data, source, seen=(name_or_path,)), source=source)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str) -> Profile:
@@ -239,3 +239,40 @@ class _Reader:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.fail(f"{where}.{key} must be a list of strings")
         return cast(list[str], value)
+
+
+def _load_table(name_or_path: str, source: str) -> dict[str, Any]:
+    bundled = resources.files("conformance").joinpath("profiles", f"{name_or_path}.toml")
+    if bundled.is_file():
+        text = bundled.read_text("utf-8")
+    elif Path(name_or_path).is_file():
+        text = Path(name_or_path).read_text("utf-8")
+    else:
+        raise ConfigurationError(f"{source}: extends {name_or_path!r}, which is neither a bundled profile nor a file")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{name_or_path}: not valid TOML: {exc}") from exc
+
+
+def _resolve_extends(data: Mapping[str, Any], source: str, *, seen: tuple[str, ...]) -> dict[str, Any]:
+    """``extends = "profile"``: the named profile's tables, each key overridden by this file's.
+
+    Keeps a variant profile (another API version, partitions on, authentication) to the lines
+    that differ, so the variants cannot drift apart from their base.
+    """
+    resolved = dict(data)
+    base_name = resolved.pop("extends", None)
+    if base_name is None:
+        return resolved
+    if not isinstance(base_name, str):
+        raise ConfigurationError(f"{source}: extends must be a profile name or path")
+    if base_name in seen:
+        raise ConfigurationError(f"{source}: profiles extend each other in a cycle: {' -> '.join((*seen, base_name))}")
+    base = _resolve_extends(_load_table(base_name, source), base_name, seen=(*seen, base_name))
+    for key, value in resolved.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), Mapping):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return base

@@ -8,6 +8,7 @@ so that no ``repr``, log line or report can print them.
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -15,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from conformance.core.errors import ConfigurationError
-from conformance.profile import Profile
+from conformance.profile import Capability, Profile
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_POLL_TIMEOUT = 60.0
@@ -139,10 +140,18 @@ class Settings:
         profile = Profile.load(profile_name)
 
         credentials = _credentials(*pick("dicomweb_auth", "DICOMWEB_AUTH", "dicomweb_auth"), env)
-        if url is None and credentials.kind is not AuthKind.NONE:
+        if url is None and profile.claims(Capability.AUTHENTICATION):
+            # The embedded server is started with these credentials; without configured ones, a
+            # fresh random pair per run (each xdist worker has its own server and its own pair).
+            if credentials.kind is AuthKind.NONE:
+                credentials = Credentials(
+                    AuthKind.BASIC, user=f"dwc-{secrets.token_hex(4)}", password=Secret(secrets.token_urlsafe(24))
+                )
+        elif url is None and credentials.kind is not AuthKind.NONE:
             raise ConfigurationError(
-                "authentication was configured but no --dicomweb-url was given; the embedded "
-                "reference server runs without authentication"
+                "authentication was configured but no --dicomweb-url was given, and the profile "
+                f"{profile.name!r} does not claim authentication: the embedded reference server runs without it "
+                "(use --dicomweb-profile reference-auth)"
             )
         timeout = _positive_float(*pick("dicomweb_timeout", "DICOMWEB_TIMEOUT", "dicomweb_timeout"), DEFAULT_TIMEOUT)
         poll = _positive_float(

@@ -2,6 +2,8 @@
 
 Routes exist under ``/v1`` and ``/v2`` only (``{version:apiversion}``); anything else is a
 plain-text 404 (GEN-01). Every response under a version carries ``api-supported-versions``.
+The DICOMweb routes exist both plain and under ``/partitions/{partition}``; the partition check
+in front of each (``partitions.partitioned``) serves one form or the other (PART-03).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reference_server.attributes import Resource
+from reference_server.auth import AuthMiddleware
 from reference_server.config import ServerConfig
 from reference_server.delete import delete
 from reference_server.dicomfile import configure_pydicom
@@ -30,6 +33,7 @@ from reference_server.frames import retrieve_frames
 from reference_server.health import health_check
 from reference_server.index import Index
 from reference_server.openapi import api_yaml
+from reference_server.partitions import check_can_disable, list_partitions, partitioned
 from reference_server.qido import endpoint as search_endpoint
 from reference_server.rendered import retrieve_rendered
 from reference_server.state import ServerState
@@ -44,41 +48,53 @@ from reference_server.workitems import workitem_routes
 logger = logging.getLogger("reference_server")
 
 V = "/{version:apiversion}"
-STUDY = V + "/studies/{study}"
-SERIES = STUDY + "/series/{series}"
-INSTANCE = SERIES + "/instances/{instance}"
+PARTITION = "/partitions/{partition}"
+
+
+def data_routes(prefix: str) -> list[BaseRoute]:
+    """The partitionable routes under ``prefix`` (PART-03), each behind the partition check."""
+    study = prefix + "/studies/{study}"
+    series = study + "/series/{series}"
+    instance = series + "/instances/{instance}"
+    store = partitioned(store_instances, creates=True)  # PART-06: STOW creates the partition
+    return [
+        # STOW-RS
+        Route(prefix + "/studies", store, methods=["POST"]),
+        Route(study, store, methods=["POST"]),
+        # QIDO-RS
+        Route(prefix + "/studies", partitioned(search_endpoint(Resource.ALL_STUDIES)), methods=["GET"]),
+        Route(prefix + "/series", partitioned(search_endpoint(Resource.ALL_SERIES)), methods=["GET"]),
+        Route(prefix + "/instances", partitioned(search_endpoint(Resource.ALL_INSTANCES)), methods=["GET"]),
+        Route(study + "/series", partitioned(search_endpoint(Resource.STUDY_SERIES)), methods=["GET"]),
+        Route(study + "/instances", partitioned(search_endpoint(Resource.STUDY_INSTANCES)), methods=["GET"]),
+        Route(series + "/instances", partitioned(search_endpoint(Resource.STUDY_SERIES_INSTANCES)), methods=["GET"]),
+        # WADO-RS
+        Route(study, partitioned(retrieve), methods=["GET"]),
+        Route(series, partitioned(retrieve), methods=["GET"]),
+        Route(instance, partitioned(retrieve), methods=["GET"]),
+        Route(study + "/metadata", partitioned(retrieve_metadata), methods=["GET"]),
+        Route(series + "/metadata", partitioned(retrieve_metadata), methods=["GET"]),
+        Route(instance + "/metadata", partitioned(retrieve_metadata), methods=["GET"]),
+        Route(instance + "/frames/{frames}", partitioned(retrieve_frames), methods=["GET"]),
+        Route(instance + "/rendered", partitioned(retrieve_rendered), methods=["GET"]),
+        Route(instance + "/frames/{frame}/rendered", partitioned(retrieve_rendered), methods=["GET"]),
+        # DELETE
+        Route(study, partitioned(delete), methods=["DELETE"]),
+        Route(series, partitioned(delete), methods=["DELETE"]),
+        Route(instance, partitioned(delete), methods=["DELETE"]),
+        # UPS-RS
+        *workitem_routes(prefix),
+    ]
 
 
 def routes() -> list[BaseRoute]:
     return [
+        # Never partitioned (PART-04).
         Route("/health/check", health_check, methods=["GET"]),
         Route(V + "/api.yaml", api_yaml, methods=["GET"]),
-        # STOW-RS
-        Route(V + "/studies", store_instances, methods=["POST"]),
-        Route(STUDY, store_instances, methods=["POST"]),
-        # QIDO-RS
-        Route(V + "/studies", search_endpoint(Resource.ALL_STUDIES), methods=["GET"]),
-        Route(V + "/series", search_endpoint(Resource.ALL_SERIES), methods=["GET"]),
-        Route(V + "/instances", search_endpoint(Resource.ALL_INSTANCES), methods=["GET"]),
-        Route(STUDY + "/series", search_endpoint(Resource.STUDY_SERIES), methods=["GET"]),
-        Route(STUDY + "/instances", search_endpoint(Resource.STUDY_INSTANCES), methods=["GET"]),
-        Route(SERIES + "/instances", search_endpoint(Resource.STUDY_SERIES_INSTANCES), methods=["GET"]),
-        # WADO-RS
-        Route(STUDY, retrieve, methods=["GET"]),
-        Route(SERIES, retrieve, methods=["GET"]),
-        Route(INSTANCE, retrieve, methods=["GET"]),
-        Route(STUDY + "/metadata", retrieve_metadata, methods=["GET"]),
-        Route(SERIES + "/metadata", retrieve_metadata, methods=["GET"]),
-        Route(INSTANCE + "/metadata", retrieve_metadata, methods=["GET"]),
-        Route(INSTANCE + "/frames/{frames}", retrieve_frames, methods=["GET"]),
-        Route(INSTANCE + "/rendered", retrieve_rendered, methods=["GET"]),
-        Route(INSTANCE + "/frames/{frame}/rendered", retrieve_rendered, methods=["GET"]),
-        # DELETE
-        Route(STUDY, delete, methods=["DELETE"]),
-        Route(SERIES, delete, methods=["DELETE"]),
-        Route(INSTANCE, delete, methods=["DELETE"]),
-        # UPS-RS
-        *workitem_routes(V),
+        Route(V + "/partitions", list_partitions, methods=["GET"]),
+        *data_routes(V),
+        *data_routes(V + PARTITION),
     ]
 
 
@@ -108,6 +124,12 @@ def create_app(config: ServerConfig) -> Starlette:
     data_dir = config.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     state = ServerState(config=config, storage=Storage(data_dir), index=Index(data_dir / "index.sqlite3", data_dir))
+    if not config.partitions:
+        try:
+            check_can_disable(state.index)  # PART-01
+        except ValueError:
+            state.index.close()
+            raise
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -126,5 +148,9 @@ def create_app(config: ServerConfig) -> Starlette:
         lifespan=lifespan,
     )
     app.state.server = state
+    # No 307 to the path without its trailing slash: ".../series/%2F" decodes to ".../series/", and
+    # a redirect would lead the client to another resource (the study's series) instead of a 404.
+    app.router.redirect_slashes = False
+    app.add_middleware(AuthMiddleware, settings=config.auth)  # GEN-08; inside GEN-02, so a 401 has its header
     app.add_middleware(SupportedVersionsMiddleware)
     return app

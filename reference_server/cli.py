@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 from pathlib import Path
 
 import uvicorn
 
 from reference_server.app import create_app
+from reference_server.auth import (
+    PASSWORD_VARIABLE,
+    TOKEN_VARIABLE,
+    USER_VARIABLE,
+    AuthConfigError,
+    AuthMode,
+    AuthSettings,
+)
 from reference_server.config import DEFAULT_HOST, DEFAULT_MAX_PART_BYTES, DEFAULT_PORT, ServerConfig
+from reference_server.partitions import PartitionsCannotBeDisabled
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -29,7 +39,43 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"largest accepted STOW part in bytes; larger ones get 413 (default {DEFAULT_MAX_PART_BYTES})",
     )
     parser.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="log level (default info)")
+    parser.add_argument(
+        "--partitions",
+        action="store_true",
+        help="enable data partitions: STOW, WADO, QIDO, delete and workitem routes then take /partitions/{name} "
+        "after the version; once partitions exist the data directory cannot be served without it",
+    )
+    parser.add_argument(
+        "--auth",
+        choices=[m.value for m in AuthMode],
+        default=None,
+        help=f"authentication of every route but /health/check: basic ({USER_VARIABLE}, {PASSWORD_VARIABLE}) or "
+        f"bearer ({TOKEN_VARIABLE}), secrets from the environment only; default none on a loopback address, "
+        "required on any other",
+    )
     return parser
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable only from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def auth_settings(mode: str | None, host: str) -> AuthSettings:
+    """GEN-08: off by default on loopback; elsewhere the operator must choose (``--auth none`` included)."""
+    if mode is None:
+        if not is_loopback(host):
+            raise AuthConfigError(
+                f"--host {host} is reachable from other machines: choose --auth basic or bearer "
+                "(or --auth none to serve without authentication)"
+            )
+        mode = AuthMode.NONE.value
+    return AuthSettings.from_environment(mode)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             max_part_bytes=args.max_part_bytes,
             log_level=args.log_level,
+            partitions=args.partitions,
+            auth=auth_settings(args.auth, args.host),
         )
     except ValueError as exc:
         parser.error(str(exc))
@@ -52,5 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app(config)
     except OSError as exc:
         parser.error(f"cannot use data directory {config.data_dir}: {exc}")
+    except PartitionsCannotBeDisabled as exc:
+        parser.error(str(exc))
     uvicorn.run(app, host=config.host, port=config.port, log_level=config.log_level)
     return 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from reference_server.auth import AuthSettings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -34,6 +36,10 @@ class ServerConfig:
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     max_parts: int = DEFAULT_MAX_PARTS
     log_level: str = "info"
+    # PART-01..09: data partitions; partitionable routes then need /partitions/{name}.
+    partitions: bool = False
+    # GEN-08: none, basic or bearer, with the secrets from the environment (reference_server.auth).
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
     def __post_init__(self) -> None:
         if self.max_part_bytes < 1:

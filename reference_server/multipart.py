@@ -170,9 +170,10 @@ class MultipartParser:
             del self._buffer[:2]
         else:
             end = self._buffer.find(CRLF + CRLF)
+            # The limit holds whether the header block came in one chunk or in many.
+            if (end < 0 and len(self._buffer) > self._max_header_bytes) or end > self._max_header_bytes:
+                raise MultipartError(f"the headers of a part exceed {self._max_header_bytes} bytes")
             if end < 0:
-                if len(self._buffer) > self._max_header_bytes:
-                    raise MultipartError(f"the headers of a part exceed {self._max_header_bytes} bytes")
                 return False
             raw = bytes(self._buffer[:end])
             del self._buffer[: end + 4]

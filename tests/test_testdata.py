@@ -641,7 +641,9 @@ RAW_VALUES = [
 ]
 
 
-@pytest.mark.parametrize(("keyword", "value", "encoded"), RAW_VALUES)
+@pytest.mark.parametrize(
+    ("keyword", "value", "encoded"), RAW_VALUES, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(RAW_VALUES)]
+)
 def test_raw_values_reach_the_file_unchanged(
     factory: InstanceFactory, keyword: str, value: str | bytes, encoded: bytes
 ) -> None:
