@@ -86,7 +86,7 @@ def test_incomplete_credentials(env: dict[str, str], message: str) -> None:
 
 
 def test_auth_without_url_is_refused() -> None:
-    with pytest.raises(ConfigurationError, match="embedded reference server runs without authentication"):
+    with pytest.raises(ConfigurationError, match="embedded reference server runs without it"):
         build(env={"DICOMWEB_AUTH": "bearer", "DICOMWEB_TOKEN": "t"})
 
 
@@ -176,3 +176,73 @@ method = "orthanc-rest"
     assert profile.claims("delete")
     assert profile.not_claimed == {"STOW-22": "we do not warn"}
     assert profile.cleanup is CleanupMethod.ORTHANC_REST
+
+
+def test_a_profile_extends_another_table_by_table(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+extends = "reference"
+[target]
+name = "reference, v1, no delete"
+api_version = "v1"
+[capabilities]
+delete = false
+[ambiguities]
+AMB-01 = "implemented"
+""",
+    )
+    base, profile = Profile.load("reference"), Profile.load(path)
+    assert profile.name == "reference, v1, no delete"
+    assert profile.is_v1
+    assert not profile.claims("delete")
+    assert profile.claims("workitems")  # inherited
+    assert profile.azure_compatible == base.azure_compatible
+    assert profile.limits == base.limits
+    assert profile.ambiguities["AMB-01"] is Rule.IMPLEMENTED
+    assert base.ambiguities["AMB-01"] is Rule.DOCUMENTED
+    assert profile.ambiguities["AMB-02"] == base.ambiguities["AMB-02"]
+
+
+def test_bundled_reference_variants_differ_from_reference_only_where_they_say() -> None:
+    base = Profile.load("reference")
+    assert Profile.load("reference-v1").is_v1
+    assert Profile.load("reference-partitions").claims(Capability.PARTITIONS)
+    assert Profile.load("reference-auth").claims(Capability.AUTHENTICATION)
+    for name in ("reference-v1", "reference-partitions", "reference-auth"):
+        variant = Profile.load(name)
+        assert variant.limits == base.limits, name
+        assert variant.ambiguities == base.ambiguities, name
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [('extends = "no-such-base"\n', "neither a bundled profile nor a file"), ("extends = 3\n", "profile name or path")],
+)
+def test_bad_extends_is_a_configuration_error(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        Profile.load(write(tmp_path, text))
+
+
+def test_profiles_extending_each_other_in_a_cycle_are_refused(tmp_path: Path) -> None:
+    first, second = tmp_path / "first.toml", tmp_path / "second.toml"
+    first.write_text(f'extends = "{second}"\n', "utf-8")
+    second.write_text(f'extends = "{first}"\n', "utf-8")
+    with pytest.raises(ConfigurationError, match="cycle"):
+        Profile.load(str(first))
+
+
+def test_the_embedded_server_with_an_authentication_profile_gets_fresh_credentials() -> None:
+    first, second = build({"dicomweb_profile": "reference-auth"}), build({"dicomweb_profile": "reference-auth"})
+    assert first.credentials.kind is AuthKind.BASIC
+    assert first.credentials.password is not None
+    assert second.credentials.password is not None
+    assert first.credentials.password.reveal() != second.credentials.password.reveal()
+    assert first.credentials.password.reveal() not in repr(first)
+
+
+def test_credentials_for_the_embedded_server_need_an_authentication_profile() -> None:
+    with pytest.raises(ConfigurationError, match="reference-auth"):
+        build({"dicomweb_auth": "bearer"}, env={"DICOMWEB_TOKEN": "t"})
+    settings = build({"dicomweb_auth": "bearer", "dicomweb_profile": "reference-auth"}, env={"DICOMWEB_TOKEN": "t"})
+    assert settings.credentials.kind is AuthKind.BEARER

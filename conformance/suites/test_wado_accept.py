@@ -30,6 +30,9 @@ from conformance.suites._wado_qido_support import (
 )
 from conformance.testdata import InstanceFactory
 
+# A media type no DICOMweb server produces; neither a DICOM nor a rendered type (PS3.18 8.7.3).
+UNKNOWN_TYPE = "application/x-dicomweb-conformance-unknown"
+
 
 @pytest.fixture(scope="module")
 def instance(dicomweb_session: TargetSession) -> Iterator[SharedData]:
@@ -73,8 +76,10 @@ def test_unquoted_type_parameter(dicomweb: Dicomweb, instance: SharedData, level
 @pytest.mark.parametrize("level", ["study", "series", "instance"])
 def test_first_acceptable_range_of_a_list_is_served(dicomweb: Dicomweb, instance: SharedData, level: str) -> None:
     """WADO-01 / WADO-06, PS3.18 8.7.5, interop pitfall 6: unsupported media ranges in a list
-    are ignored; the answer uses the acceptable one (not 400 or 406 for the whole list)."""
-    accept = f"application/pdf, {MULTIPART_DICOM}; transfer-syntax={MPEG2}, {MULTIPART_DICOM_ANY}"
+    are ignored; the answer uses the acceptable one (not 400 or 406 for the whole list). The
+    unsupported range is not a rendered media type: PS3.18 Table 10.4.3-1 lets a server answer
+    400 to a list mixing DICOM and rendered types."""
+    accept = f"{UNKNOWN_TYPE}, {MULTIPART_DICOM}; transfer-syntax={MPEG2}, {MULTIPART_DICOM_ANY}"
     with checking("WADO-06" if level == "instance" else "WADO-01"):
         response = _retrieve(dicomweb, instance, level, accept)
         _expect_multipart_instance(dicomweb, response, instance, f"Accept {accept} has one acceptable range")
@@ -139,8 +144,9 @@ def test_nothing_acceptable_is_406_not_400_or_500(dicomweb: Dicomweb, instance: 
 @pytest.mark.behavior("WADO-13")
 def test_frames_accept_list_and_case(dicomweb: Dicomweb, instance: SharedData) -> None:
     """WADO-13 (D1, D2), RFC 9110 8.3.1: media type names are case-insensitive, and an
-    acceptable range later in a list is served."""
-    accept = f"image/gif, {MULTIPART_OCTETS_ANY.replace('multipart/related', 'Multipart/Related')}"
+    acceptable range later in a list is served (the first is unknown, not a rendered type, which
+    a server may refuse beside a bulk-data type: PS3.18 Table 10.4.3-1)."""
+    accept = f"{UNKNOWN_TYPE}, {MULTIPART_OCTETS_ANY.replace('multipart/related', 'Multipart/Related')}"
     response = dicomweb.client.retrieve_frames(*uids(instance["file"]), [2], accept=accept)
     expect_status(response, 200, why=f"Accept {accept} has an acceptable range for frames")
     message = expect_multipart(response, why="frames are answered as multipart/related")
