@@ -14,9 +14,11 @@ from conformance.checks import (
     expect_status,
     expect_stored,
 )
+from conformance.checks.operations import wait_for_operation
 from conformance.core.instances import DicomFile
 from conformance.core.uids import new_uid, uid_of_length
 from conformance.plugin import Dicomweb
+from conformance.suites._support import require_api_version
 
 pytestmark = pytest.mark.requires("delete")
 
@@ -177,9 +179,8 @@ def test_siblings_stay(dicomweb: Dicomweb) -> None:
 @pytest.mark.requires("bulk_update")
 def test_delete_after_bulk_update_removes_both_versions(dicomweb: Dicomweb) -> None:
     """DEL-06 (D2, DBU, E2E): after a bulk update both the original and the latest version of an
-    instance exist; deleting the study removes both."""
-    from conformance.checks.operations import wait_for_operation
-
+    instance exist; deleting the study removes both. Bulk update exists on v2 only (VER-11)."""
+    require_api_version(dicomweb.profile, "v2")
     file = dicomweb.instances.instance()
     _store(dicomweb, [file])
     assert file.study_uid
