@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pytest
@@ -47,6 +47,7 @@ BEHAVIORS_KEY = pytest.StashKey[tuple[Behavior, ...]]()
 LOG_KEY = pytest.StashKey[ExchangeLog]()
 LABELLED_KEY = pytest.StashKey[bool]()
 CLEANUP_KEY = pytest.StashKey[CleanupOutcome]()
+WORKER_OUTPUT = "dicomweb_session"  # key of what an xdist worker sends its controller
 
 SUITES_PACKAGE = "conformance.suites"
 
@@ -359,6 +360,26 @@ def dicomweb_session(dicomweb_settings: Settings, pytestconfig: pytest.Config) -
         session.close()
         if writer is not None:
             writer.cleanup = session.cleanup
+        workeroutput = getattr(pytestconfig, "workeroutput", None)
+        if workeroutput is not None:
+            # An xdist worker: the controller writes the results; it merges this in pytest_testnodedown.
+            workeroutput[WORKER_OUTPUT] = json.dumps({"base_url": session.base_url, **asdict(session.cleanup)})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist controller: add a finished worker's cleanup outcome (and target URL) to the results."""
+    writer = node.config.stash.get(WRITER_KEY, None)
+    sent = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT)
+    if writer is None or sent is None:
+        return
+    worker = json.loads(sent)
+    writer.base_url = writer.base_url or worker["base_url"]
+    merged = writer.cleanup or CleanupOutcome()
+    merged.deleted += worker["deleted"]
+    merged.left += worker["left"]
+    merged.problems += worker["problems"]
+    writer.cleanup = merged
 
 
 @pytest.fixture

@@ -60,7 +60,18 @@ class CleanupMethod(StrEnum):
 AMBIGUITY_IDS = tuple(f"AMB-{n:02d}" for n in range(1, 29))
 API_VERSIONS = ("v1.0-prerelease", "v1", "v2")
 
-_TOP_LEVEL = {"extends", "target", "capabilities", "transcoding", "limits", "responses", "ambiguities", "not_claimed", "cleanup"}
+_TOP_LEVEL = {
+    "extends",
+    "target",
+    "capabilities",
+    "transcoding",
+    "limits",
+    "responses",
+    "ambiguities",
+    "not_claimed",
+    "cleanup",
+    "export",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +107,10 @@ class Profile:
     ambiguities: Mapping[str, Rule] = field(default_factory=dict)
     not_claimed: Mapping[str, str] = field(default_factory=dict)
     cleanup: CleanupMethod = CleanupMethod.DICOMWEB
+    #: EXP-02..05: the ``destination`` object of an export request the target can write to
+    #: (``[export] destination``); None when the profile gives none, and a completed export is
+    #: then not attempted.
+    export_destination: Mapping[str, Any] | None = None
     source: str = "<built-in>"
 
     def claims(self, capability: Capability | str) -> bool:
@@ -149,6 +164,13 @@ class Profile:
         not_claimed = reader.table(data, "not_claimed")
         cleanup_table = reader.table(data, "cleanup")
         reader.only(cleanup_table, {"method"}, "cleanup")
+        export_table = reader.table(data, "export")
+        reader.only(export_table, {"destination"}, "export")
+        destination = export_table.get("destination")
+        if destination is not None and not (isinstance(destination, dict) and isinstance(destination.get("type"), str)):
+            reader.fail(
+                "export.destination must be a table with a type (and settings), e.g. {type = ..., settings = {...}}"
+            )
 
         api_version = reader.str_(target, "api_version", "target", default="v2")
         if api_version not in API_VERSIONS and api_version != "":
@@ -186,6 +208,7 @@ class Profile:
             ambiguities=ambiguities,
             not_claimed=reasons,
             cleanup=cleanup,
+            export_destination=destination,
             source=source,
         )
 

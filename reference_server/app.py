@@ -20,6 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reference_server.attributes import Resource
 from reference_server.auth import AuthMiddleware
+from reference_server.bulk_update import bulk_update_routes, register_bulk_update
+from reference_server.changefeed import changefeed_routes
 from reference_server.config import ServerConfig
 from reference_server.delete import delete
 from reference_server.dicomfile import configure_pydicom
@@ -29,10 +31,13 @@ from reference_server.errors import (
     handle_starlette_http_exception,
     handle_unexpected,
 )
+from reference_server.export import export_routes, register_export
+from reference_server.extended_query_tags import extended_query_tag_routes, register_reindex
 from reference_server.frames import retrieve_frames
 from reference_server.health import health_check
 from reference_server.index import Index
 from reference_server.openapi import api_yaml
+from reference_server.operations import Operations
 from reference_server.partitions import check_can_disable, list_partitions, partitioned
 from reference_server.qido import endpoint as search_endpoint
 from reference_server.rendered import retrieve_rendered
@@ -93,6 +98,10 @@ def routes() -> list[BaseRoute]:
         Route("/health/check", health_check, methods=["GET"]),
         Route(V + "/api.yaml", api_yaml, methods=["GET"]),
         Route(V + "/partitions", list_partitions, methods=["GET"]),
+        *changefeed_routes(),  # CF: never partitioned (PART-04)
+        *bulk_update_routes(),  # BULK, OP: before data_routes, where $bulkUpdate would be a study UID
+        *extended_query_tag_routes(V),  # EQT: never partitioned
+        *export_routes(V),  # EXP: {v}/export and {v}/partitions/{p}/export
         *data_routes(V),
         *data_routes(V + PARTITION),
     ]
@@ -123,7 +132,11 @@ def create_app(config: ServerConfig) -> Starlette:
     configure_pydicom()
     data_dir = config.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    state = ServerState(config=config, storage=Storage(data_dir), index=Index(data_dir / "index.sqlite3", data_dir))
+    index = Index(data_dir / "index.sqlite3", data_dir)
+    state = ServerState(config=config, storage=Storage(data_dir), index=index, operations=Operations(index))
+    register_bulk_update(state)  # before the lifespan starts the operations worker
+    register_reindex(state)  # EQT-02: extended query tag reindex operations
+    register_export(state)  # EXP-03: export operations
     if not config.partitions:
         try:
             check_can_disable(state.index)  # PART-01
@@ -133,9 +146,11 @@ def create_app(config: ServerConfig) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.operations.start()  # OP: fails or resumes what a killed process left running
         try:
             yield
         finally:
+            state.operations.close()
             state.index.close()
 
     app = Starlette(

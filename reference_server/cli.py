@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
         "after the version; once partitions exist the data directory cannot be served without it",
     )
     parser.add_argument(
+        "--export-dir",
+        type=Path,
+        default=None,
+        help='root folder of the server\'s own export destination ({"type": "localfolder", "settings": '
+        '{"folder": NAME}} writes under ROOT/NAME); default DATA/exports',
+    )
+    parser.add_argument(
         "--auth",
         choices=[m.value for m in AuthMode],
         default=None,
@@ -90,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             max_part_bytes=args.max_part_bytes,
             log_level=args.log_level,
             partitions=args.partitions,
+            export_dir=args.export_dir,
             auth=auth_settings(args.auth, args.host),
         )
     except ValueError as exc:

@@ -40,6 +40,9 @@ class ServerConfig:
     partitions: bool = False
     # GEN-08: none, basic or bearer, with the secrets from the environment (reference_server.auth).
     auth: AuthSettings = field(default_factory=AuthSettings)
+    # EXP-01..05: the root of the server's own export destination (``localfolder``); None means
+    # ``<data_dir>/exports``. Exports never write outside it.
+    export_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.max_part_bytes < 1:

@@ -22,7 +22,8 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ from reference_server.attributes import (
     Level,
     json_key,
 )
+from reference_server.changefeed import create_changes_table, record_change
+from reference_server.extended_query_tag_index import refresh_values
 from reference_server.matching import fuzzy_person_name_match, index_value
 from reference_server.migrations import add_partition_key
 from reference_server.records import (
@@ -143,6 +146,28 @@ def _scope(partition: int, study: str, series: str | None, sop: str | None) -> t
     return " AND ".join(clauses), params
 
 
+# BULK-07, BULK-14, WADO-26: an updated instance keeps its original file (as first stored) beside
+# the latest one; NULL for an instance never updated.
+VERSION_COLUMNS = {"original_path": "TEXT", "original_size": "INTEGER", "original_metadata": "TEXT"}
+
+
+def _add_version_columns(conn: sqlite3.Connection) -> None:
+    """Add the original-version columns to an index written before bulk update existed."""
+    present = {str(row[1]) for row in conn.execute("PRAGMA table_info(instances)")}
+    for name, kind in VERSION_COLUMNS.items():
+        if name not in present:
+            conn.execute(f"ALTER TABLE instances ADD COLUMN {name} {kind}")
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatedInstance:
+    """The latest version of an instance rewritten by a bulk update; ``file_path`` is relative."""
+
+    key: int
+    new: NewInstance
+    file_path: str
+
+
 def _partition(row: sqlite3.Row) -> Partition:
     return Partition(int(row["partition_key"]), str(row["partition_name"]), str(row["created_date"]))
 
@@ -163,6 +188,8 @@ class Index:
             conn.executescript(PARTITIONS_SCHEMA)
             add_partition_key(conn, "studies", STUDIES_TABLE)
             conn.executescript(STUDIES_TABLE + SCHEMA)
+            _add_version_columns(conn)
+            create_changes_table(conn)  # the change feed (CF-01), written with the instances
             conn.execute(
                 "INSERT OR IGNORE INTO partitions (partition_key, partition_name, created_date) VALUES (?, ?, ?)",
                 (DEFAULT_PARTITION_KEY, DEFAULT_PARTITION_NAME, datetime.now(UTC).isoformat()),
@@ -205,6 +232,11 @@ class Index:
                 raise
             else:
                 conn.execute("COMMIT")
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``, serialised with every other write) for the
+        tables other modules keep in this database (operations)."""
+        return self._transaction()
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """A read-only query (QIDO builds its own SQL from the attribute catalogue)."""
@@ -282,6 +314,9 @@ class Index:
                     json.dumps([json_key(t) for t in new.dropped]),
                     datetime.now(UTC).isoformat(),
                 ),
+            )
+            record_change(
+                conn, partition=partition, study=new.study_uid, series=new.series_uid, sop=new.sop_uid, action="create"
             )
             return True
 
@@ -375,10 +410,123 @@ class Index:
         when not found (DEL-02)."""
         with self._transaction() as conn:
             where, params = _scope(partition, study, series, sop)
-            rows = conn.execute(f"SELECT i.instance_key, i.file_path {_JOIN} WHERE {where}", params).fetchall()
+            rows = conn.execute(
+                f"SELECT i.instance_key, i.file_path, i.original_path, st.study_uid, se.series_uid, i.sop_uid"
+                f" {_JOIN} WHERE {where}",
+                params,
+            ).fetchall()
             if not rows:
                 return None
+            for row in rows:  # DEL-08: one change-feed entry per deleted instance
+                record_change(
+                    conn,
+                    partition=partition,
+                    study=row["study_uid"],
+                    series=row["series_uid"],
+                    sop=row["sop_uid"],
+                    action="delete",
+                )
             conn.executemany("DELETE FROM instances WHERE instance_key = ?", [(r["instance_key"],) for r in rows])
             conn.execute("DELETE FROM series WHERE series_key NOT IN (SELECT DISTINCT series_key FROM instances)")
             conn.execute("DELETE FROM studies WHERE study_key NOT IN (SELECT DISTINCT study_key FROM series)")
-            return [self._data_dir / r["file_path"] for r in rows]
+            # DEL-06 / BULK-11: an updated instance goes with both its versions.
+            originals = [self._data_dir / r["original_path"] for r in rows if r["original_path"]]
+            return [self._data_dir / r["file_path"] for r in rows] + originals
+
+    # -- versions (bulk update: BULK-07, BULK-14, WADO-26) ---------------------------------
+
+    def update_sources(self, study: str, *, partition: int) -> list[sqlite3.Row]:
+        """The latest version of every instance of a study: key, UIDs, file path and dropped tags."""
+        where, params = _scope(partition, study, None, None)
+        return self.query(
+            f"""SELECT i.instance_key, st.study_uid, se.series_uid, i.sop_uid, i.sop_class_uid, i.file_path,
+                       i.dropped, i.pixel, i.original_path {_JOIN} WHERE {where} ORDER BY i.instance_key""",
+            params,
+        )
+
+    def switch_versions(self, updated: Sequence[UpdatedInstance], *, partition: int) -> list[Path]:
+        """Make each instance's rewritten file its latest version, all in one transaction, so a
+        study is either fully old or fully new. The first update keeps the file stored until then
+        as the original; a later one replaces only the latest (no intermediate versions, BULK-07).
+
+        Returns the files no version refers to any more; raises LookupError (nothing switched)
+        when an instance was deleted meanwhile."""
+        superseded: list[Path] = []
+        with self._transaction() as conn:
+            for item in updated:
+                row = conn.execute(
+                    "SELECT file_path, file_size, metadata, original_path FROM instances WHERE instance_key = ?",
+                    (item.key,),
+                ).fetchone()
+                if row is None:
+                    raise LookupError(f"instance {item.new.sop_uid} was deleted during the update")
+                if row["original_path"]:
+                    superseded.append(self._data_dir / row["file_path"])
+                new = item.new
+                conn.execute(
+                    """UPDATE instances SET file_path = ?, file_size = ?, pixel = ?, metadata = ?, dropped = ?,
+                           original_path = COALESCE(original_path, ?), original_size = COALESCE(original_size, ?),
+                           original_metadata = COALESCE(original_metadata, ?)
+                       WHERE instance_key = ?""",
+                    (
+                        item.file_path,
+                        new.file_size,
+                        json.dumps(new.pixel.to_json()) if new.pixel else None,
+                        json.dumps(new.metadata, ensure_ascii=False),
+                        json.dumps([json_key(t) for t in new.dropped]),
+                        row["file_path"],
+                        row["file_size"],
+                        row["metadata"],
+                        item.key,
+                    ),
+                )
+                study_key = self._upsert_level(conn, Level.STUDY, new, partition)
+                self._upsert_level(conn, Level.SERIES, new, study_key)
+                refresh_values(conn, item.key, new.metadata)  # EQT: the tags' values follow the update
+                record_change(  # BULK-10: one update entry per instance, committed with the switch
+                    conn,
+                    partition=partition,
+                    study=new.study_uid,
+                    series=new.series_uid,
+                    sop=new.sop_uid,
+                    action="update",
+                )
+        return superseded
+
+    def original_instances(
+        self, study: str, series: str | None = None, sop: str | None = None, *, partition: int
+    ) -> list[StoredInstance]:
+        """Like ``instances``, with the original file of each updated instance (WADO-26)."""
+        found = self.instances(study, series, sop, partition=partition)
+        where, params = _scope(partition, study, series, sop)
+        rows = self.query(
+            f"SELECT i.instance_key, i.original_path, i.original_size {_JOIN}"
+            f" WHERE {where} AND i.original_path IS NOT NULL",
+            params,
+        )
+        originals = {int(r["instance_key"]): r for r in rows}
+        return [
+            replace(
+                i,
+                path=self._data_dir / originals[i.key]["original_path"],
+                file_size=int(originals[i.key]["original_size"]),
+            )
+            if i.key in originals
+            else i
+            for i in found
+        ]
+
+    def original_metadata(
+        self, study: str, series: str | None = None, sop: str | None = None, *, partition: int
+    ) -> tuple[list[str], str]:
+        """Like ``metadata``, with the original metadata of each updated instance (WADO-26)."""
+        objects, etag = self.metadata(study, series, sop, partition=partition)
+        where, params = _scope(partition, study, series, sop)
+        rows = self.query(
+            f"SELECT COALESCE(i.original_metadata, i.metadata) AS metadata {_JOIN}"
+            f" WHERE {where} ORDER BY i.instance_key",
+            params,
+        )
+        if len(rows) != len(objects):  # changed between the two reads: the latest answer stands
+            return objects, etag
+        return [str(r["metadata"]) for r in rows], f"original-{etag}" if etag else etag

@@ -25,6 +25,8 @@ from reference_server import attributes as attrs
 from reference_server.attributes import IndexedAttribute, Level, MatchKind, Resource, json_key
 from reference_server.dicom_json import JsonObject, dataset_json, element
 from reference_server.errors import HttpError
+from reference_server.extended_query_tag_index import ExtendedTag, searchable_tags
+from reference_server.extended_query_tag_search import erroneous_attributes, extended_filter, filter_sql
 from reference_server.index import Index
 from reference_server.matching import (
     QueryValueError,
@@ -58,6 +60,9 @@ class Query:
     limit: int = LIMIT_DEFAULT
     offset: int = 0
     fuzzy: bool = False
+    # EQT-12: the extended query tags (by tag) a filter may name, and the filters on them.
+    extended: dict[int, ExtendedTag] = field(default_factory=dict)
+    extended_filters: list[tuple[ExtendedTag, str]] = field(default_factory=list)
 
 
 def parse_attribute(name: str) -> int | None:
@@ -123,6 +128,9 @@ def _parse_includefield(value: str, query: Query) -> None:
 def _parse_filter(name: str, value: str, query: Query, seen: set[int]) -> None:
     tag = parse_attribute(name)
     indexed = attrs.INDEXED_BY_TAG.get(tag) if tag is not None else None
+    if tag is not None and indexed is None and tag in query.extended:
+        query.extended_filters.append(extended_filter(name, value, query.extended[tag], query.resource, seen))
+        return
     if tag is None or indexed is None:
         raise HttpError(400, f"The query parameter '{name}' is not supported: it is not a searchable attribute.")
     if query.resource not in indexed.searchable_on:
@@ -194,11 +202,16 @@ def run_search(index: Index, query: Query) -> list[JsonObject]:
         condition, values = _filter_sql(attribute, value, query.fuzzy)
         clauses.append(condition)
         params.extend(values)
+    for tag, value in query.extended_filters:
+        condition, values = filter_sql(tag, value, query.fuzzy)
+        clauses.append(condition)
+        params.extend(values)
     where = f" WHERE {' AND '.join(clauses)}"
     sql = f"{_SELECT[level]}{where} ORDER BY {_ORDER[level]} DESC LIMIT ? OFFSET ?"
     rows = index.query(sql, [*params, query.limit, query.offset])
     wanted = return_tags(query)
-    return [_result(index, row, level, wanted) for row in rows]
+    computed = _Computed.fetch(index, rows, level, wanted)
+    return [_result(index, row, level, wanted, computed) for row in rows]
 
 
 def return_tags(query: Query) -> set[int]:
@@ -221,27 +234,56 @@ def return_tags(query: Query) -> set[int]:
         Resource.STUDY_SERIES_INSTANCES: instance | {attrs.STUDY_INSTANCE_UID, attrs.SERIES_INSTANCE_UID},
     }[query.resource]
     wanted |= {attribute.tag for attribute, _ in query.filters}
+    wanted |= {tag.tag for tag, _ in query.extended_filters}
     wanted |= set(query.include)
     return wanted
 
 
-def _computed(index: Index, row: sqlite3.Row, tag: int, level: Level) -> JsonObject | None:
-    """ModalitiesInStudy and the instance counts (QIDO-17, QIDO-24)."""
-    if tag == attrs.MODALITIES_IN_STUDY:
-        found = index.query("SELECT attributes FROM series WHERE study_key = ? ORDER BY series_key", [row["study_key"]])
-        modalities: list[str] = []
-        for series_row in found:
-            value = json.loads(series_row["attributes"]).get(json_key(attrs.MODALITY), {}).get("Value") or []
-            if value and str(value[0]).rstrip("\0 ") and str(value[0]).rstrip("\0 ") not in modalities:
-                modalities.append(str(value[0]).rstrip("\0 "))
-        return element(tag, "CS", modalities).to_json_dict(None, 0) if modalities else None
-    if tag == attrs.NUMBER_OF_STUDY_RELATED_INSTANCES:
-        count = index.query("SELECT COUNT(*) AS n FROM instances WHERE study_key = ?", [row["study_key"]])[0]["n"]
-        return element(tag, "IS", int(count)).to_json_dict(None, 0)
-    if tag == attrs.NUMBER_OF_SERIES_RELATED_INSTANCES and level is not Level.STUDY:
-        count = index.query("SELECT COUNT(*) AS n FROM instances WHERE series_key = ?", [row["series_key"]])[0]["n"]
-        return element(tag, "IS", int(count)).to_json_dict(None, 0)
-    return None
+@dataclass(slots=True)
+class _Computed:
+    """ModalitiesInStudy and the instance counts of every matched row, fetched with one query
+    each for the whole page of results rather than one per row (QIDO-17, QIDO-24)."""
+
+    modalities: dict[int, list[str]] = field(default_factory=dict)  # study key -> in series order
+    study_counts: dict[int, int] = field(default_factory=dict)
+    series_counts: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def fetch(cls, index: Index, rows: list[sqlite3.Row], level: Level, wanted: set[int]) -> _Computed:
+        computed = cls()
+        if not rows:
+            return computed
+        studies = sorted({int(row["study_key"]) for row in rows})
+        marks = ", ".join("?" for _ in studies)
+        if attrs.MODALITIES_IN_STUDY in wanted:
+            found = index.query(
+                f"SELECT study_key, attributes FROM series WHERE study_key IN ({marks}) ORDER BY series_key", studies
+            )
+            for series_row in found:
+                modalities = computed.modalities.setdefault(int(series_row["study_key"]), [])
+                value = json.loads(series_row["attributes"]).get(json_key(attrs.MODALITY), {}).get("Value") or []
+                modality = str(value[0]).rstrip("\0 ") if value else ""
+                if modality and modality not in modalities:
+                    modalities.append(modality)
+        if attrs.NUMBER_OF_STUDY_RELATED_INSTANCES in wanted:
+            sql = f"SELECT study_key, COUNT(*) AS n FROM instances WHERE study_key IN ({marks}) GROUP BY study_key"
+            computed.study_counts = {int(r["study_key"]): int(r["n"]) for r in index.query(sql, studies)}
+        if attrs.NUMBER_OF_SERIES_RELATED_INSTANCES in wanted and level is not Level.STUDY:
+            series = sorted({int(row["series_key"]) for row in rows})
+            marks = ", ".join("?" for _ in series)
+            sql = f"SELECT series_key, COUNT(*) AS n FROM instances WHERE series_key IN ({marks}) GROUP BY series_key"
+            computed.series_counts = {int(r["series_key"]): int(r["n"]) for r in index.query(sql, series)}
+        return computed
+
+    def value(self, row: sqlite3.Row, tag: int, level: Level) -> JsonObject | None:
+        if tag == attrs.MODALITIES_IN_STUDY:
+            modalities = self.modalities.get(int(row["study_key"]))
+            return element(tag, "CS", modalities).to_json_dict(None, 0) if modalities else None
+        if tag == attrs.NUMBER_OF_STUDY_RELATED_INSTANCES:
+            return element(tag, "IS", self.study_counts.get(int(row["study_key"]), 0)).to_json_dict(None, 0)
+        if tag == attrs.NUMBER_OF_SERIES_RELATED_INSTANCES and level is not Level.STUDY:
+            return element(tag, "IS", self.series_counts.get(int(row["series_key"]), 0)).to_json_dict(None, 0)
+        return None
 
 
 def _latest_instance_metadata(index: Index, row: sqlite3.Row, level: Level) -> JsonObject:
@@ -250,7 +292,7 @@ def _latest_instance_metadata(index: Index, row: sqlite3.Row, level: Level) -> J
     return json.loads(found[0]["metadata"]) if found else {}
 
 
-def _result(index: Index, row: sqlite3.Row, level: Level, wanted: set[int]) -> JsonObject:
+def _result(index: Index, row: sqlite3.Row, level: Level, wanted: set[int], computed: _Computed) -> JsonObject:
     sources: dict[Level, JsonObject] = {Level.STUDY: json.loads(row["study_attributes"])}
     if level is not Level.STUDY:
         sources[Level.SERIES] = json.loads(row["series_attributes"])
@@ -261,7 +303,7 @@ def _result(index: Index, row: sqlite3.Row, level: Level, wanted: set[int]) -> J
     for tag in sorted(wanted):
         key = json_key(tag)
         if tag in attrs.COMPUTED_STUDY or tag in attrs.COMPUTED_SERIES:
-            value = _computed(index, row, tag, level)
+            value = computed.value(row, tag, level)
         else:
             source = sources.get(attrs.level_of(tag))
             if source is None:  # an attribute below the level of this row: from its newest instance
@@ -307,13 +349,15 @@ async def search(request: Request, resource: Resource) -> Response:
         query.series_uid = path_uid(request, "series")
     if not accepts_dicom_json(request.headers.get("accept")):
         raise HttpError(406, empty_body=True)
-    parse_query(request.query_params.multi_items(), query)
     index = server_state(request).index
+    query.extended = await anyio.to_thread.run_sync(searchable_tags, index)
+    parse_query(request.query_params.multi_items(), query)
     results = await anyio.to_thread.run_sync(run_search, index, query)
+    headers = erroneous_attributes(query.extended_filters)  # QIDO-28
     if not results:
-        return Response(status_code=204)
+        return Response(status_code=204, headers=headers)
     body = json.dumps(results, ensure_ascii=False).encode("utf-8")
-    return Response(body, media_type=DICOM_JSON)
+    return Response(body, media_type=DICOM_JSON, headers=headers)
 
 
 def endpoint(resource: Resource) -> Callable[[Request], Awaitable[Response]]:

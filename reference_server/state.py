@@ -8,6 +8,7 @@ from starlette.requests import Request
 
 from reference_server.config import ServerConfig
 from reference_server.index import Index
+from reference_server.operations import Operations
 from reference_server.storage import Storage
 from reference_server.versions import ApiVersion
 
@@ -17,6 +18,7 @@ class ServerState:
     config: ServerConfig
     storage: Storage
     index: Index
+    operations: Operations  # OP-01..03: bulk update, reindex, export
 
 
 def server_state(request: Request) -> ServerState:

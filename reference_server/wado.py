@@ -15,6 +15,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from reference_server.bulk_update import versioned_etag, wants_original
 from reference_server.errors import HttpError
 from reference_server.multipart import closing, new_boundary, part_head
 from reference_server.negotiation import (
@@ -104,6 +105,9 @@ def _open_binary(path: Path) -> BinaryIO:
 
 
 async def _file_chunks(instance: StoredInstance) -> AsyncIterator[bytes]:
+    if instance.file_size <= CHUNK_BYTES:  # a small file: one thread hop
+        yield (await anyio.to_thread.run_sync(_read_files, [instance.path]))[0]
+        return
     fp = await anyio.to_thread.run_sync(_open_binary, instance.path)
     try:
         while chunk := await anyio.to_thread.run_sync(fp.read, CHUNK_BYTES):
@@ -124,18 +128,56 @@ def instance_url(root: str, instance: StoredInstance) -> str:
     return f"{root}/studies/{instance.study_uid}/series/{instance.series_uid}/instances/{instance.sop_uid}"
 
 
+def _read_files(paths: list[Path]) -> list[bytes]:
+    contents = []
+    for path in paths:
+        with open(path, "rb") as fp:
+            contents.append(fp.read())
+    return contents
+
+
+def _small_group(instances: list[StoredInstance], start: int) -> list[StoredInstance]:
+    """The run of small instances from ``start`` that fits in CHUNK_BYTES (maybe empty)."""
+    group: list[StoredInstance] = []
+    size = 0
+    for instance in instances[start:]:
+        if size + instance.file_size > CHUNK_BYTES:
+            break
+        group.append(instance)
+        size += instance.file_size
+    return group
+
+
 async def _multipart_body(
     instances: list[StoredInstance], syntax: str, boundary: str, root: str, transcoded: bytes | None
 ) -> AsyncIterator[bytes]:
-    for position, instance in enumerate(instances):
+    """The parts; small files are read several at a time (one thread hop and one write per
+    CHUNK_BYTES rather than several per instance), large ones streamed chunk by chunk."""
+
+    def head(position: int) -> bytes:
+        instance = instances[position]
         delivered = delivered_syntax(instance.transfer_syntax, syntax)
         headers = [
             ("Content-Type", f"{DICOM}; transfer-syntax={delivered}"),
             ("Content-Location", instance_url(root, instance)),
         ]
-        yield part_head(boundary, headers, first=position == 0)
-        async for chunk in _instance_body(instance, transcoded):
-            yield chunk
+        return part_head(boundary, headers, first=position == 0)
+
+    position = 0
+    while position < len(instances):
+        group = [] if transcoded is not None else _small_group(instances, position)
+        if not group:
+            yield head(position)
+            async for chunk in _instance_body(instances[position], transcoded):
+                yield chunk
+            position += 1
+            continue
+        contents = await anyio.to_thread.run_sync(_read_files, [instance.path for instance in group])
+        pieces: list[bytes] = []
+        for data in contents:
+            pieces += [head(position), data]
+            position += 1
+        yield b"".join(pieces)
     yield closing(boundary)
 
 
@@ -147,7 +189,9 @@ async def retrieve(request: Request) -> Response:
     candidates = _candidates(request, single_instance=sop is not None)
     state = server_state(request)
     partition = partition_of(request).key
-    instances = await anyio.to_thread.run_sync(lambda: state.index.instances(study, series, sop, partition=partition))
+    # WADO-26: the original (pre-bulk-update) version on request, else the latest.
+    read = state.index.original_instances if wants_original(request) else state.index.instances
+    instances = await anyio.to_thread.run_sync(lambda: read(study, series, sop, partition=partition))
     if not instances:
         raise HttpError(404, _not_found_message(study, series, sop))
     delivery = choose_delivery(candidates, instances, state.config.transcode_max_bytes)
@@ -207,11 +251,11 @@ async def retrieve_metadata(request: Request) -> Response:
         raise HttpError(406, empty_body=True)
     state = server_state(request)
     partition = partition_of(request).key
-    objects, etag = await anyio.to_thread.run_sync(
-        lambda: state.index.metadata(study, series, sop, partition=partition)
-    )
+    read = state.index.original_metadata if wants_original(request) else state.index.metadata  # WADO-26
+    objects, etag = await anyio.to_thread.run_sync(lambda: read(study, series, sop, partition=partition))
     if not objects:
         raise HttpError(404, _not_found_message(study, series, sop))
+    etag = versioned_etag(etag, objects)  # a bulk update changes the metadata, not the instance keys
     headers = {"ETag": f'"{etag}"'}
     if _etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)

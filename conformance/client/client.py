@@ -6,6 +6,8 @@ from __future__ import annotations
 from conformance.client.base import MULTIPART_DICOM_ANY, BaseClient, QueryParams, make_http_client
 from conformance.client.changefeed import ChangeFeedMixin
 from conformance.client.delete import DeleteMixin
+from conformance.client.export import ExportMixin
+from conformance.client.extended_query_tags import ExtendedQueryTagsMixin
 from conformance.client.operations import OperationsMixin
 from conformance.client.partitions import PartitionsMixin
 from conformance.client.qido import SearchMixin
@@ -25,6 +27,8 @@ class DicomwebClient(
     WorklistMixin,
     ChangeFeedMixin,
     OperationsMixin,
+    ExtendedQueryTagsMixin,
+    ExportMixin,
     PartitionsMixin,
     ServiceMixin,
     BaseClient,

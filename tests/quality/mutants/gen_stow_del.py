@@ -21,15 +21,14 @@ from tests.quality.mutants import (
     stow_body,
     walk_items,
 )
+from tests.quality.mutants.bulk_operations import original_survives_delete
+from tests.quality.mutants.change_feed import each_entry, feed_entries
 
 GROUPS = {"GEN", "STOW", "DEL"}
 # Behaviours whose capability the reference profile does not claim: no mutant can be caught.
 EXEMPT = {
     "GEN-08": "authentication is not claimed",
-    "GEN-11": "the change feed is not claimed",
-    "DEL-06": "bulk update is not claimed",
     "DEL-07": "partitions are not claimed",
-    "DEL-08": "the change feed is not claimed",
 }
 
 
@@ -257,4 +256,15 @@ MUTANTS: list[Mutant] = [
         answer=lambda r, a: r.method == "DELETE" and "content-type" in r.headers and setattr(a, "status", 415),
     ),
     Mutant("DEL-05", "deletes the whole series when asked for an instance", request=_delete_whole_series),
+    Mutant("DEL-06", "keeps the original version after a delete", answer=original_survives_delete),
+    Mutant(
+        "DEL-08",
+        "records no change-feed entry for deletes",
+        answer=feed_entries(lambda r, entries: [e for e in entries if e.get("action") != "delete"]),
+    ),
+    Mutant(
+        "GEN-11",
+        "writes change-feed property names in PascalCase",
+        answer=each_entry(lambda e: e.update({k[:1].upper() + k[1:]: e.pop(k) for k in list(e)})),
+    ),
 ]

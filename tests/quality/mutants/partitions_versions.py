@@ -33,14 +33,10 @@ from tests.quality.mutants import (
     mutate,
     walk_items,
 )
+from tests.quality.mutants.change_feed import each_entry, is_feed
 
 GROUPS = {"PART", "VER"}
-EXEMPT = {
-    "PART-10": "change-feed entries: the reference profile does not claim the change feed (issue 6 adds it)",
-    "VER-10": "change feed v1 / v2: the reference profile does not claim the change feed (issue 6 adds it)",
-    "VER-11": "bulk update: the reference profile does not claim it (issue 6 adds it)",
-    "VER-12": "operation status: the reference server has no long-running operations (issue 6 adds them)",
-}
+EXEMPT: dict[str, str] = {}
 
 PARTITIONED_PROFILE = "reference-partitions"
 PARTITIONS_ON = (("partitions", True),)
@@ -322,6 +318,10 @@ def _disabled_list_is_empty(r: Request, a: Answer) -> None:
         a.set_header("content-type", "application/json")
 
 
+def _without_partition_name(entry: dict[str, Any]) -> None:
+    entry.pop("partitionName", None)
+
+
 # -- API versions ----------------------------------------------------------------------------------
 
 
@@ -434,4 +434,25 @@ MUTANTS: list[Mutant] = [
     Mutant("VER-07", "answers v2 searches with v1's attributes", request=_version_to("v2", "v1", is_search)),
     Mutant("VER-08", "finds NUL-padded values only with the NUL", answer=_nul_padding_needed),
     Mutant("VER-09", "strips NUL padding from v2 metadata", answer=metadata_rewrite(_strip_nul)),
+    Mutant(
+        "VER-11",
+        "serves bulk update on v1",
+        request=_version_to("v1", "v2", lambda r: r.method == "POST" and r.path.endswith("/studies/$bulkUpdate")),
+    ),
+    Mutant(
+        "VER-12",
+        "reports v2's succeeded through v1",
+        answer=lambda r, a: (
+            r.path.startswith("/v1/operations/")
+            and a.status == 200
+            and setattr(a, "body", a.body.replace(b'"completed"', b'"succeeded"'))
+        ),
+    ),
+    Mutant("PART-10", "leaves partitionName out of change-feed entries", answer=each_entry(_without_partition_name)),
+    partitioned(
+        "PART-10",
+        "names Microsoft.Default in every change-feed entry",
+        answer=each_entry(lambda e: e.update(partitionName=DEFAULT)),
+    ),
+    Mutant("VER-10", "reads the v2 change feed with v1 rules", request=_version_to("v2", "v1", is_feed)),
 ]

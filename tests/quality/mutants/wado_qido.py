@@ -10,9 +10,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from tests.quality.mutants import Answer, Mutant, Request, header_rewrite, is_json, metadata_rewrite, status_map
 
 GROUPS = {"WADO", "QIDO"}
-EXEMPT = {
-    "WADO-26": "msdicom-request-original belongs to bulk update, which the reference profile does not claim",
-}
+EXEMPT: dict[str, str] = {}
 
 _UID = r"[^/]+"
 RETRIEVE = re.compile(rf"^/v\d/studies/{_UID}(/series/{_UID}(/instances/{_UID})?)?$")
@@ -452,5 +450,10 @@ MUTANTS: list[Mutant] = [
         "QIDO-30",
         "answers 404 for invalid UIDs in search paths",
         answer=status_map(lambda r: is_search(r) and bool(STUDY_SCOPED_SEARCH.match(r.path)), 400, 404),
+    ),
+    Mutant(
+        "WADO-26",
+        "reads msdicom-request-original case-sensitively",
+        request=lambda r: header_rewrite(r, "msdicom-request-original", lambda v: v if v == "true" else None),
     ),
 ]
