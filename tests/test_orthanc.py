@@ -26,7 +26,7 @@ from conformance.embedded import free_loopback_port
 
 PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 REPO = Path(__file__).resolve().parent.parent
-REVIEWED_GROUPS = "GEN,STOW,DEL"  # the groups the orthanc profile's [not_claimed] has been reviewed for
+REVIEWED_GROUPS = "GEN,STOW,DEL,WADO,QIDO"  # the groups the orthanc profile's [not_claimed] has been reviewed for
 
 
 @pytest.fixture

@@ -207,8 +207,8 @@ def test_bounded_cache_replays_and_then_rejects() -> None:
 
 
 def test_generated_searches_are_scoped_to_the_corpus() -> None:
-    """Every generated search of an "all" resource starts with the corpus's PatientID; a study-scoped
-    one carries the corpus's fresh UIDs in its path, so foreign data can never match."""
+    """Every generated search of an "all" resource starts with the corpus's AccessionNumber; a
+    study-scoped one carries the corpus's fresh UIDs in its path, so foreign data can never match."""
     from conformance.suites._wado_qido_support import records_of
     from conformance.suites.test_qido_oracle import FilterSpec, QuerySpec, concrete
     from conformance.testdata import InstanceFactory
@@ -217,14 +217,49 @@ def test_generated_searches_are_scoped_to_the_corpus() -> None:
     corpus = build_corpus(InstanceFactory(), SEARCH_CORPUS[:2])
     model = SearchModel(RULES, records_of(corpus))
     spec = QuerySpec(Resource.ALL_SERIES, 0, 0, (FilterSpec("StudyInstanceUID", 0, 0, "list", 1),), False, None, None)
-    query, rule = concrete(spec, corpus, model, corpus.patient_id)
-    assert query.params[0] == ("PatientID", corpus.patient_id)
+    query, rule = concrete(spec, corpus, model)
+    assert query.params[0] == ("AccessionNumber", corpus.accession_number)
     first, second = corpus.study_uids()
     assert query.params[1] == ("StudyInstanceUID", f"{first},{second}")
     assert rule == "QIDO-16"
     assert model.search(query) == []
     scoped = QuerySpec(Resource.STUDY_SERIES_INSTANCES, 1, 0, (), False, 1, None)
-    query, _ = concrete(scoped, corpus, model, corpus.patient_id)
+    query, _ = concrete(scoped, corpus, model)
     assert query.study_uid == second
     assert query.params == (("limit", "1"),)
     assert len(model.search(query)) == 1
+
+
+def test_generated_patient_id_filters_tell_the_corpus_studies_apart() -> None:
+    """Each corpus study has its own PatientID: the exact form finds that study only, the
+    "other" form another study's (or nobody's)."""
+    from conformance.suites._wado_qido_support import records_of
+    from conformance.suites.test_qido_oracle import NOBODY_S_PATIENT_ID, FilterSpec, QuerySpec, concrete
+    from conformance.testdata import InstanceFactory
+    from conformance.testdata.studies_for_search import SEARCH_CORPUS, build_corpus
+
+    corpus = build_corpus(InstanceFactory(), SEARCH_CORPUS[:2])
+    model = SearchModel(RULES, records_of(corpus))
+    first, second = corpus.study_uids()
+    for form, other, expected in (("exact", 0, [first]), ("other", 1, [second]), ("other", 2, [])):
+        spec = QuerySpec(Resource.ALL_STUDIES, 0, 0, (FilterSpec("PatientID", 0, 0, form, other),), False, None, None)
+        query, rule = concrete(spec, corpus, model)
+        assert rule == "QIDO-11"
+        assert model.search(query) == expected, (form, other, query.describe())
+    nobody = QuerySpec(Resource.ALL_STUDIES, 0, 0, (FilterSpec("PatientID", 0, 0, "other", 2),), False, None, None)
+    assert concrete(nobody, corpus, model)[0].params[1] == ("PatientID", NOBODY_S_PATIENT_ID)
+
+
+def test_modalities_in_study_mismatches_are_qido_11_for_a_standard_target() -> None:
+    """ModalitiesInStudy's "any series" rule is QIDO-17 (the Azure service's, SRC/E2E); a target
+    held only to PS3.18 is held to exact matching of the Table 10.6.1-5 key, QIDO-11."""
+    from conformance.suites._wado_qido_support import records_of
+    from conformance.suites.test_qido_oracle import FilterSpec, QuerySpec, concrete
+    from conformance.testdata import InstanceFactory
+    from conformance.testdata.studies_for_search import SEARCH_CORPUS, build_corpus
+
+    corpus = build_corpus(InstanceFactory(), SEARCH_CORPUS[:1])
+    model = SearchModel(RULES, records_of(corpus))
+    spec = QuerySpec(Resource.ALL_SERIES, 0, 0, (FilterSpec("ModalitiesInStudy", 0, 0, "exact", 0),), False, None, None)
+    assert concrete(spec, corpus, model)[1] == "QIDO-17"
+    assert concrete(spec, corpus, model, portable=True)[1] == "QIDO-11"

@@ -826,3 +826,34 @@ def test_public_api_is_exported() -> None:
         assert hasattr(package, name), name
     assert "InstanceFactory" in public_names
     assert "tutorial_instances" in public_names
+
+
+def test_search_corpus_has_one_patient_per_study_and_one_accession_number(factory: InstanceFactory) -> None:
+    """The QIDO corpus: every study is a patient of its own (a fresh PatientID; its instances
+    agree on the patient's name, birth date and sex), and every instance carries the corpus's
+    one AccessionNumber (SH: at most 16 characters), which is what scopes its searches."""
+    from conformance.testdata.studies_for_search import SEARCH_CORPUS, SeriesSpec, StudySpec, build_corpus
+
+    corpus = build_corpus(factory, SEARCH_CORPUS)
+    datasets = [i.file.dataset for i in corpus.instances]
+    assert all(ds is not None for ds in datasets)
+    assert len(corpus.accession_number) <= 16
+    assert {str(ds.AccessionNumber) for ds in datasets if ds is not None} == {corpus.accession_number}
+    assert {i.values["AccessionNumber"] for i in corpus.instances} == {corpus.accession_number}
+    patients: dict[str, set[tuple[str, str, str]]] = {}
+    studies_of: dict[str, set[str]] = {}
+    for instance in corpus.instances:
+        ds = instance.file.dataset
+        assert ds is not None
+        assert instance.values["PatientID"] == ds.PatientID
+        patients.setdefault(ds.PatientID, set()).add((str(ds.PatientName), ds.PatientBirthDate, ds.PatientSex))
+        studies_of.setdefault(ds.PatientID, set()).add(str(ds.StudyInstanceUID))
+    assert len(patients) == len(SEARCH_CORPUS) == len(corpus.patient_ids())
+    assert all(len(values) == 1 for values in patients.values()), patients
+    assert all(len(studies) == 1 for studies in studies_of.values())
+    assert build_corpus(factory, SEARCH_CORPUS[:1]).accession_number != corpus.accession_number
+    for taken in ("PatientID", "AccessionNumber"):
+        with pytest.raises(ValueError, match=taken):
+            build_corpus(factory, (StudySpec(values=((taken, "X"),)),))
+        with pytest.raises(ValueError, match=taken):
+            build_corpus(factory, (StudySpec(series=(SeriesSpec(instances=(((taken, "X"),),)),)),))

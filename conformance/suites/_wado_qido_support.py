@@ -31,7 +31,7 @@ from conformance.oracle import MatchingRules, SearchModel, SearchQuery, StoredRe
 from conformance.profile import Profile, Rule
 from conformance.session import TargetSession
 from conformance.testdata import InstanceFactory
-from conformance.testdata.studies_for_search import Corpus
+from conformance.testdata.studies_for_search import SCOPE_KEYWORD, Corpus
 
 IMPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2"
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
@@ -267,12 +267,14 @@ class SearchData:
     settled: bool = False
 
     def scoped(self, query: SearchQuery) -> SearchQuery:
-        """``query`` limited to the corpus: the "all" resources get the corpus's PatientID as
-        first filter (path-scoped resources are limited by their fresh path UIDs already)."""
+        """``query`` limited to the corpus: the "all" resources get the corpus's AccessionNumber as
+        first filter, unless the query filters on it itself (path-scoped resources are limited by
+        their fresh path UIDs already). Each corpus study has a PatientID of its own, so PatientID
+        is a filter like any other."""
         named = (searchable(name) for name, _ in query.params)
-        if query.resource.needs_study or any(a is not None and a.keyword == "PatientID" for a in named):
+        if query.resource.needs_study or any(a is not None and a.keyword == SCOPE_KEYWORD for a in named):
             return query
-        return SearchQuery(query.resource, params=(("PatientID", self.corpus.patient_id), *query.params))
+        return SearchQuery(query.resource, params=((SCOPE_KEYWORD, self.corpus.accession_number), *query.params))
 
 
 def records_of(corpus: Corpus) -> list[StoredRecord]:

@@ -1,7 +1,8 @@
 """QIDO-RS matching (PS3.18 10.6.1.2, PS3.4 C.2.2.2; behaviours QIDO-07, QIDO-11..21).
 
-The module stores the fixed corpus of ``conformance.testdata.studies_for_search`` (four studies
-under one PatientID nobody else has) and compares each answer with the oracle
+The module stores the fixed corpus of ``conformance.testdata.studies_for_search`` (four studies,
+each of a patient of its own, all under one AccessionNumber nobody else has, which scopes the
+searches of the "all" resources) and compares each answer with the oracle
 (``conformance.oracle``), the documented matching rules as a model: so the expected matches
 below are the model's, and the model's unit tests pin it to the documents' own examples.
 """
@@ -362,7 +363,7 @@ def test_values_nobody_has_match_nothing(dicomweb: Dicomweb, corpus: SearchData,
     keyword, value = {
         MatchKind.UID: ("StudyInstanceUID", "2.25.1"),
         MatchKind.DATE: ("StudyDate", "19000101"),
-        MatchKind.STRING: ("AccessionNumber", "NOBODY-HAS-THIS"),
+        MatchKind.STRING: ("PatientID", "NOBODY-HAS-THIS"),
         MatchKind.PERSON_NAME: ("PatientName", "Nobody^Has^This"),
     }[kind]
     _check(dicomweb, corpus, _studies((keyword, value)), f"{keyword}={value} matches nothing")

@@ -3,9 +3,10 @@
 Hypothesis generates a few small studies (names, dates, modalities, descriptions; sometimes
 instances of a study that disagree on a study attribute) and a few searches over them (every
 resource, exact / case / accent / word / prefix / wildcard / list / range / fuzzy filters,
-paging). The studies are stored with fresh ``2.25.`` UIDs under a PatientID nobody else has;
-every search is scoped to that PatientID or to the fresh path UIDs, so data already on the
-target cannot change an answer. Each answer is compared with ``conformance.oracle``.
+paging). The studies are stored with fresh ``2.25.`` UIDs, each study with a PatientID of its
+own, all under an AccessionNumber nobody else has; every search is scoped to that
+AccessionNumber or to the fresh path UIDs, so data already on the target cannot change an
+answer. Each answer is compared with ``conformance.oracle``.
 
 A mismatch is shrunk by hypothesis to a minimal set of studies and one search, and reported
 with what was stored, the search, and the expected and received matches. Runs are
@@ -41,7 +42,7 @@ from conformance.plugin import Dicomweb
 from conformance.profile import Capability
 from conformance.registry import load_registry
 from conformance.suites._wado_qido_support import matching_rules, records_of
-from conformance.testdata.studies_for_search import Corpus, SeriesSpec, StudySpec, build_corpus
+from conformance.testdata.studies_for_search import SCOPE_KEYWORD, Corpus, SeriesSpec, StudySpec, build_corpus
 
 NAMES = ("Doe^John", "Doe^Jon", "Hall^X^Tá", "Jonathan^X^Stone Hall", "Jon^X^StoneHall", "Smith^Anna", "Müller^Jörg")
 DATES = ("20200110", "20200115", "20200120", "20210101")
@@ -59,8 +60,9 @@ POOLS: dict[str, tuple[str, ...]] = {
     "ModalitiesInStudy": MODALITIES,
     "PerformedProcedureStepStartDate": DATES,
     "ManufacturerModelName": MODELS,
-    "AccessionNumber": ("ACC-NOBODY",),  # each generated study has its own (InstanceFactory)
 }
+#: The "other" value of a PatientID filter is another study's fresh PatientID, or this one.
+NOBODY_S_PATIENT_ID = "QIDO-NOBODY"
 SHRINK_BUDGET = 30  # target round trips allowed after the generated examples, for shrinking
 QUERIES_PER_EXAMPLE = 10
 
@@ -159,7 +161,7 @@ def _query(draw: st.DrawFn, rules: MatchingRules, portable: bool) -> QuerySpec:
         a
         for a in SEARCHABLE
         for _ in range(KIND_WEIGHT[a.kind])
-        if resource in a.resources and a.keyword != "PatientID" and (not portable or a.keyword in STANDARD_REQUIRED)
+        if resource in a.resources and a.keyword != SCOPE_KEYWORD and (not portable or a.keyword in STANDARD_REQUIRED)
     ]
     filters: list[FilterSpec] = []
     for _ in range(draw(st.sampled_from((1, 1, 1, 2, 2, 0)))):
@@ -212,8 +214,10 @@ def _pick(items: list[str], index: int) -> str:
     return items[index % len(items)]
 
 
-def _concrete(spec: FilterSpec, corpus: Corpus, model: SearchModel, fuzzy: bool) -> tuple[str, str]:
-    """(value, behaviour ID) of a filter over the stored corpus."""
+def _concrete(spec: FilterSpec, corpus: Corpus, model: SearchModel, fuzzy: bool, portable: bool) -> tuple[str, str]:
+    """(value, behaviour ID) of a filter over the stored corpus. A target held only to the
+    standard is held to exact matching of ModalitiesInStudy, a PS3.18 Table 10.6.1-5 key, as
+    QIDO-11; its "any series" rule as QIDO-17 is the Azure service's (SRC, E2E)."""
     attribute = next(a for a in SEARCHABLE if a.keyword == spec.keyword)
     studies = corpus.study_uids()
     study = _pick(studies, spec.study)
@@ -236,7 +240,7 @@ def _concrete(spec: FilterSpec, corpus: Corpus, model: SearchModel, fuzzy: bool)
         value = model.series_value(study, series, spec.keyword) or ""
     else:
         value = model.study_value(study, spec.keyword) or ""
-    pool = POOLS[spec.keyword]
+    pool = POOLS.get(spec.keyword) or (*corpus.patient_ids(), NOBODY_S_PATIENT_ID)
     words = [w for w in value.replace("^", " ").split() if w]
     if form == "other":
         value = _pick(list(pool), spec.other)
@@ -256,22 +260,24 @@ def _concrete(spec: FilterSpec, corpus: Corpus, model: SearchModel, fuzzy: bool)
         other = _pick(list(pool), spec.other)
         value = {"range": "-".join(sorted((value, other))), "from": f"{value}-", "until": f"-{value}"}[form]
     rule = RULE_OF_FORM.get(form, "QIDO-11")
-    if attribute.kind is MatchKind.MODALITIES and form != "lower":
+    if attribute.kind is MatchKind.MODALITIES and form != "lower" and not portable:
         rule = "QIDO-17"
     if attribute.kind is MatchKind.PERSON_NAME and fuzzy and spec.keyword in model.rules.fuzzy_keywords:
         rule = "QIDO-13"
     return value or "NONE", rule
 
 
-def concrete(spec: QuerySpec, corpus: Corpus, model: SearchModel, patient_id: str) -> tuple[SearchQuery, str]:
-    """The search a spec stands for over ``corpus``, and the behaviour a mismatch is about."""
+def concrete(spec: QuerySpec, corpus: Corpus, model: SearchModel, *, portable: bool = False) -> tuple[SearchQuery, str]:
+    """The search a spec stands for over ``corpus``, and the behaviour a mismatch is about; an
+    "all" resource is scoped to the corpus by its AccessionNumber."""
     studies = corpus.study_uids()
     study = _pick(studies, spec.study)
     series = _pick(corpus.series_uids(study), spec.series)
-    params: list[tuple[str, str]] = [] if spec.resource.needs_study else [("PatientID", patient_id)]
+    scope = (SCOPE_KEYWORD, corpus.accession_number)
+    params: list[tuple[str, str]] = [] if spec.resource.needs_study else [scope]
     rules = []
     for f in spec.filters:
-        value, rule = _concrete(f, corpus, model, spec.fuzzy)
+        value, rule = _concrete(f, corpus, model, spec.fuzzy, portable)
         params.append((f.keyword, value))
         rules.append(rule)
     if spec.fuzzy:
@@ -336,7 +342,7 @@ def observe(dicomweb: Dicomweb, specs: tuple[StudySpec, ...], searches: tuple[Qu
                 )
                 return observation
         for spec in searches:
-            query, rule = concrete(spec, corpus, model, corpus.patient_id)
+            query, rule = concrete(spec, corpus, model, portable=not dicomweb.profile.azure_compatible)
             observation.answers.append((query, rule, send_query(client, query)))
     except ConformanceFailure as exc:  # no answer in time: judged like any other failure
         observation.problem = exc

@@ -4,8 +4,16 @@ A ``StudySpec`` says what a study's instances carry: study-level values (patient
 dates, description, ...), and for each series its series-level values (modality, model, ...)
 and how many instances it has; an instance may override study-level values, which is how the
 "latest stored value wins" rule (QIDO-19) is exercised. ``build_corpus`` turns specs into
-instances with fresh ``2.25.`` UIDs, all under one PatientID that no one else uses, so a search
-scoped to that PatientID can only find them.
+instances with fresh ``2.25.`` UIDs.
+
+Each study belongs to a patient of its own: a fresh PatientID, with the study's PatientName
+and PatientBirthDate. Patient-level attributes describe the patient the PatientID identifies,
+so studies that shared one PatientID but disagreed on the name would be inconsistent data,
+which servers with a patient level (dcm4chee, Orthanc's patient resources) resolve by keeping
+one name per patient. What ties the corpus together instead is one fresh AccessionNumber
+carried by every instance (SH, 13 characters): a study-level matching key every origin server
+supports (PS3.18 Table 10.6.1-5), searchable on the three "all" resources, and not a patient
+attribute. A search scoped to it can only find the corpus.
 """
 
 from __future__ import annotations
@@ -23,9 +31,12 @@ STUDY_ATTRIBUTES = (
     "PatientBirthDate",
     "StudyDate",
     "StudyDescription",
-    "AccessionNumber",
 )
 SERIES_ATTRIBUTES = ("Modality", "PerformedProcedureStepStartDate", "ManufacturerModelName")
+#: The attribute every instance of a corpus shares, and searches are scoped by (see the module doc).
+SCOPE_KEYWORD = "AccessionNumber"
+#: Attributes the corpus sets itself: a spec that set them would break the scope or the patients.
+_SET_BY_THE_CORPUS = (SCOPE_KEYWORD, "PatientID")
 
 Values = tuple[tuple[str, str], ...]
 
@@ -55,9 +66,10 @@ class BuiltInstance:
 
 @dataclass
 class Corpus:
-    """The built instances, in the order they are to be stored (one request each)."""
+    """The built instances, in the order they are to be stored (one request each), all with the
+    AccessionNumber ``accession_number``."""
 
-    patient_id: str
+    accession_number: str
     instances: list[BuiltInstance] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # UID -> "S1", "S1/se2", "S1/se2/i1"
 
@@ -70,6 +82,10 @@ class Corpus:
 
     def study_uids(self) -> list[str]:
         return list(dict.fromkeys(str(i.file.study_uid) for i in self.instances))
+
+    def patient_ids(self) -> list[str]:
+        """One PatientID per study, in storing order."""
+        return list(dict.fromkeys(i.values["PatientID"] for i in self.instances))
 
     def series_uids(self, study_uid: str | None = None) -> list[str]:
         return list(
@@ -87,28 +103,37 @@ class Corpus:
         return "\n".join(lines)
 
 
-def build_corpus(factory: InstanceFactory, studies: Sequence[StudySpec], *, patient_id: str | None = None) -> Corpus:
-    """Instances for ``studies``, study after study, series after series (the storing order)."""
-    corpus = Corpus(patient_id=patient_id or factory.short_id("QIDO"))
+def build_corpus(
+    factory: InstanceFactory, studies: Sequence[StudySpec], *, accession_number: str | None = None
+) -> Corpus:
+    """Instances for ``studies``, study after study, series after series (the storing order);
+    each study with a fresh PatientID, every instance with the corpus's AccessionNumber."""
+    corpus = Corpus(accession_number=accession_number or factory.short_id("QIDO"))
     for s_index, study in enumerate(studies, start=1):
         study_uid = factory.new_uid()
         study_label = f"S{s_index}"
         corpus.labels[study_uid] = study_label
         study_values = dict(study.values)
+        patient_id = factory.short_id("QIDO")
         for se_index, series in enumerate(study.series, start=1):
             series_uid = factory.new_uid()
             series_label = f"{study_label}/se{se_index}"
             corpus.labels[series_uid] = series_label
             for i_index, overrides in enumerate(series.instances, start=1):
                 values = {**study_values, **dict(overrides), **dict(series.values)}
-                file = _instance(factory, study_uid, series_uid, corpus.patient_id, values, se_index, i_index)
+                if taken := [k for k in _SET_BY_THE_CORPUS if k in values]:
+                    raise ValueError(f"{study_label}: the corpus sets {', '.join(taken)} itself")
+                values[SCOPE_KEYWORD] = corpus.accession_number
+                file = _instance(factory, study_uid, series_uid, patient_id, values, se_index, i_index)
                 label = f"{series_label}/i{i_index}"
                 corpus.labels[str(file.sop_instance_uid)] = label
                 assert file.dataset is not None
                 carried = {
-                    k: str(file.dataset[k].value) for k in (*STUDY_ATTRIBUTES, *SERIES_ATTRIBUTES) if k in file.dataset
+                    k: str(file.dataset[k].value)
+                    for k in (*STUDY_ATTRIBUTES, *SERIES_ATTRIBUTES, SCOPE_KEYWORD)
+                    if k in file.dataset
                 }
-                carried["PatientID"] = corpus.patient_id
+                carried["PatientID"] = patient_id
                 corpus.instances.append(BuiltInstance(file, label, carried))
     return corpus
 
