@@ -20,6 +20,12 @@ Measured:
   matching, series by Modality across the server, instances by SOPInstanceUID
 * ``retrieve_study``: MB/s retrieving whole studies (``transfer-syntax=*``)
 * ``metadata`` and ``frame``: median and p95 latency (ms)
+
+``--preload N`` first stores N more instances (8x8 pixels, ``--preload-per-request`` instances
+per request, in studies of ``--preload-per-study``) so that the searches run over a server of
+that size: compare the QIDO figures at 2 000 and 100 000 instances to see whether they stay
+flat. The load has its own time budget (``--preload-max-seconds``) and is reported as
+``preload`` (a bulk STOW figure too).
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from conformance.core.multipart import encode_multipart_related, new_boundary
 
+MAX_PRELOAD = 200_000  # a bound on what one run may store
 UID_LENGTH = 44  # "2.25." + 39 digits: every UID the benchmark makes has this length
 MODALITIES = ("CT", "MR", "US", "XA")
 SURNAMES = ("Adams", "Baker", "Clark", "Davis", "Evans", "Fritz", "Gomez", "Hayes")
@@ -227,6 +234,35 @@ def require_loopback(url: str) -> None:
     raise SystemExit(f"refusing to benchmark {url}: only loopback targets (127.0.0.1, ::1, localhost)")
 
 
+def preload(
+    client: httpx.Client, count: int, per_request: int, per_study: int, budget: Budget, rng: random.Random
+) -> tuple[dict[str, Any], list[Study]]:
+    """Store ``count`` small instances, generated request by request (bounded memory)."""
+    template = make_template(8, 8)
+    stored: list[Study] = []
+    done = size = 0
+    started = time.perf_counter()
+    while done < count and budget.left():
+        studies = build_studies(template, 1, 1, min(per_study, count - done), rng)
+        study = studies[0]
+        stored.append(Study(study.uid, study.patient_id, study.surname))
+        for start in range(0, len(study.instances), per_request):
+            batch = study.instances[start : start + per_request]
+            stow(client, batch)
+            done += len(batch)
+            size += sum(len(i.data) for i in batch)
+    elapsed = time.perf_counter() - started
+    figures = {
+        "instances": done,
+        "requested": count,
+        "seconds": round(elapsed, 1),
+        "instances_per_s": round(done / elapsed, 1) if elapsed else None,
+        "mb_per_s": round(size / 1e6 / elapsed, 2) if elapsed else None,
+        "complete": done >= count,
+    }
+    return figures, stored
+
+
 def cleanup(client: httpx.Client, studies: list[Study], method: str) -> int:
     removed = 0
     for study in studies:
@@ -254,8 +290,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--cleanup", choices=["dicomweb", "orthanc-rest", "none"], default="dicomweb")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--preload", type=int, default=0, help=f"instances stored first (at most {MAX_PRELOAD})")
+    parser.add_argument("--preload-per-request", type=int, default=500)
+    parser.add_argument("--preload-per-study", type=int, default=100)
+    parser.add_argument("--preload-max-seconds", type=float, default=1800)
     args = parser.parse_args(argv)
     require_loopback(args.url)
+    if not 0 <= args.preload <= MAX_PRELOAD:
+        parser.error(f"--preload must be within 0..{MAX_PRELOAD}")
+    if args.preload_per_request < 1 or args.preload_per_study < 1:
+        parser.error("--preload-per-request and --preload-per-study must be positive")
     budget = Budget(args.max_seconds)
     rng = random.Random(args.seed)
     template = make_template(args.rows, args.columns)
@@ -276,8 +320,20 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     base = args.url.rstrip("/") + "/"
+    preloaded: list[Study] = []
     with httpx.Client(base_url=base, timeout=args.timeout) as client:
         try:
+            if args.preload:
+                load_rng = random.Random(args.seed + 1)
+                result["preload"], preloaded = preload(
+                    client,
+                    args.preload,
+                    args.preload_per_request,
+                    args.preload_per_study,
+                    Budget(args.preload_max_seconds),
+                    load_rng,
+                )
+                budget = Budget(args.max_seconds)  # the measurements have their own budget
             result["stow_study_per_request"] = throughput(client, (s.instances for s in by_study), budget)
             result["stow_instance_per_request"] = throughput(
                 client, ([i] for s in by_instance for i in s.instances), budget
@@ -353,7 +409,8 @@ def main(argv: list[str] | None = None) -> int:
                 (200,),
             )
         finally:
-            result["cleanup"] = {"method": args.cleanup, "studies_removed": cleanup(client, studies, args.cleanup)}
+            removed = cleanup(client, studies + preloaded, args.cleanup)
+            result["cleanup"] = {"method": args.cleanup, "studies_removed": removed}
     result["budget_exhausted"] = not budget.left()
     print(json.dumps(result, indent=1))
     return 0

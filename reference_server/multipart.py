@@ -65,8 +65,12 @@ FileFactory = Callable[[], tuple[BinaryIO, Path]]
 
 @dataclass(slots=True)
 class _OpenPart:
-    part: Part
-    file: BinaryIO
+    """A part being received: its body stays in memory until FLUSH_BYTES, then goes to a file."""
+
+    headers: dict[str, str]
+    size: int = 0
+    file: BinaryIO | None = None
+    path: Path | None = None
     pending: list[bytes] = field(default_factory=list)
     pending_size: int = 0
 
@@ -97,6 +101,7 @@ class MultipartParser:
         self._buffer = bytearray(CRLF)
         self._state = _State.PREAMBLE
         self._open: _OpenPart | None = None
+        self._count = 0  # parts started, the open one included
         self.parts: list[Part] = []
 
     async def feed(self, chunk: bytes) -> None:
@@ -115,11 +120,13 @@ class MultipartParser:
 
     async def cleanup(self) -> None:
         """Close and delete every spill file (after a failure, or once the parts are used)."""
-        if self._open is not None:
-            await anyio.to_thread.run_sync(self._open.file.close)
-            self._open = None
-        for part in self.parts:
-            await anyio.to_thread.run_sync(partial(part.path.unlink, missing_ok=True))
+        paths = [part.path for part in self.parts]
+        current, self._open = self._open, None
+        if current is not None and current.file is not None and current.path is not None:
+            await anyio.to_thread.run_sync(current.file.close)
+            paths.append(current.path)
+        if paths:
+            await anyio.to_thread.run_sync(_unlink_all, paths)
 
     async def _step(self) -> bool:
         """Advance the state machine once; False when more input is needed."""
@@ -177,15 +184,14 @@ class MultipartParser:
                 return False
             raw = bytes(self._buffer[:end])
             del self._buffer[: end + 4]
-        if len(self.parts) >= self._max_parts:
+        if self._count >= self._max_parts:
             raise PartTooLargeError(f"the request has more than {self._max_parts} parts")
         headers = _parse_headers(raw)
         if self._check_headers is not None:
-            self._check_headers(len(self.parts), headers)
-        file, path = await anyio.to_thread.run_sync(self._new_file)
-        part = Part(headers=headers, path=path)
-        self.parts.append(part)
-        self._open = _OpenPart(part, file)
+            self._check_headers(self._count, headers)
+        self._count += 1
+        # No file yet: a small part is written in one go when it ends (one thread hop, not three).
+        self._open = _OpenPart(headers)
         self._state = _State.BODY
         return True
 
@@ -210,8 +216,8 @@ class MultipartParser:
         if not data:
             return
         current = self._open
-        current.part.size += len(data)
-        if current.part.size > self._max_part_bytes:
+        current.size += len(data)
+        if current.size > self._max_part_bytes:
             raise PartTooLargeError(f"a part is larger than the limit of {self._max_part_bytes} bytes")
         current.pending.append(data)
         current.pending_size += len(data)
@@ -221,17 +227,50 @@ class MultipartParser:
     async def _flush(self) -> None:
         assert self._open is not None
         current = self._open
-        if current.pending:
-            data = b"".join(current.pending)
-            current.pending.clear()
-            current.pending_size = 0
+        data = b"".join(current.pending)
+        current.pending.clear()
+        current.pending_size = 0
+        if current.file is None:
+            current.file, current.path = await anyio.to_thread.run_sync(_open_with, self._new_file, data)
+        elif data:
             await anyio.to_thread.run_sync(current.file.write, data)
 
     async def _close_part(self) -> None:
-        await self._flush()
         assert self._open is not None
-        await anyio.to_thread.run_sync(self._open.file.close)
+        current = self._open
+        if current.file is None:
+            path = await anyio.to_thread.run_sync(_write_new, self._new_file, b"".join(current.pending))
+        else:
+            await self._flush()
+            await anyio.to_thread.run_sync(current.file.close)
+            assert current.path is not None
+            path = current.path
+        self.parts.append(Part(headers=current.headers, path=path, size=current.size))
         self._open = None
+
+
+def _open_with(new_file: FileFactory, data: bytes) -> tuple[BinaryIO, Path]:
+    """A new spill file holding ``data``, left open for more."""
+    file, path = new_file()
+    try:
+        file.write(data)
+    except BaseException:
+        file.close()
+        path.unlink(missing_ok=True)
+        raise
+    return file, path
+
+
+def _write_new(new_file: FileFactory, data: bytes) -> Path:
+    """A new spill file holding ``data``, closed."""
+    file, path = _open_with(new_file, data)
+    file.close()
+    return path
+
+
+def _unlink_all(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def _parse_headers(raw: bytes) -> dict[str, str]:

@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from reference_server.dicom_json import dataset_json, element
 from reference_server.errors import HttpError
-from reference_server.ingest import IngestContext, Outcome, ingest
+from reference_server.ingest import IngestContext, Outcome, ingest_batch
 from reference_server.multipart import MultipartError, MultipartParser, drain, spill_body
 from reference_server.negotiation import (
     DICOM,
@@ -41,6 +41,8 @@ from reference_server.versions import ApiVersion
 MAX_BOUNDARY_LENGTH = 70  # RFC 2046 5.1.1
 # A refused body is read to its end (up to this much) before answering; see multipart.drain.
 DRAIN_LIMIT = 4 * 1024**3
+# Parts validated and stored per worker-thread call (and per group of fsyncs).
+INGEST_BATCH_PARTS = 128
 
 RETRIEVE_URL = 0x00081190
 FAILED_SOP_SEQUENCE = 0x00081198
@@ -169,12 +171,20 @@ async def store_instances(request: Request) -> Response:
     context = IngestContext(version, path_study, state.storage, state.index, partition_of(request).key)
     outcomes: list[Outcome] = []
     try:
-        for path in paths:
-            outcomes.append(await anyio.to_thread.run_sync(ingest, path, context))
-    finally:
-        for path in paths:
-            await anyio.to_thread.run_sync(partial(path.unlink, missing_ok=True))
+        # Batches: one thread hop and one group of fsyncs each, with bounded memory per batch;
+        # each batch removes its own spill files.
+        for start in range(0, len(paths), INGEST_BATCH_PARTS):
+            outcomes += await anyio.to_thread.run_sync(ingest_batch, paths[start : start + INGEST_BATCH_PARTS], context)
+    except BaseException:
+        await anyio.to_thread.run_sync(_remove_spill_files, paths)
+        raise
     return _response(request, version, path_study, outcomes)
+
+
+def _remove_spill_files(paths: list[Path]) -> None:
+    """The spill files of a request that ended before its batches were all processed."""
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def _status(version: ApiVersion, outcomes: list[Outcome]) -> int:
