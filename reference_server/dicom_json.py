@@ -14,7 +14,6 @@ from typing import Any
 from pydicom.config import IGNORE
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
 from reference_server.dicomfile import decode_text, element_vr, encodings_of, is_binary_vr, raw_item
@@ -51,9 +50,13 @@ def _nul_preserving(tag: int, vr: str, raw: bytes, encodings: list[str]) -> Data
     return element(tag, vr, values[0] if len(values) == 1 else values)
 
 
-def filtered_copy(dataset: Dataset, drop: frozenset[int] = frozenset(), inherited: list[str] | None = None) -> Dataset:
-    """A new dataset with the elements that belong in metadata, converted (recursively for SQ)."""
-    out = Dataset()
+def _filtered_json(dataset: Dataset, drop: frozenset[int], inherited: list[str] | None = None) -> JsonObject:
+    """The DICOM JSON of the elements that belong in metadata (recursively for SQ).
+
+    Each element is converted once, straight to JSON: a value pydicom cannot convert is left
+    out on its own instead of spoiling the whole object.
+    """
+    out: JsonObject = {}
     # Items of a sequence use the character set of the data set around them (PS3.5 6.1.2.5.3).
     encodings = inherited if inherited is not None and 0x00080005 not in dataset else encodings_of(dataset)
     for key in sorted(int(t) for t in dataset.keys()):
@@ -66,17 +69,16 @@ def filtered_copy(dataset: Dataset, drop: frozenset[int] = frozenset(), inherite
         if isinstance(raw, RawDataElement) and isinstance(raw.value, bytes):
             kept = _nul_preserving(key, vr, raw.value, encodings)
             if kept is not None:
-                out.add(kept)
+                out[f"{key:08X}"] = kept.to_json_dict(None, _NO_BULK_DATA)
                 continue
         try:
             converted = dataset[BaseTag(key)]
             if converted.VR == "SQ":
-                items = [filtered_copy(item, inherited=encodings) for item in converted.value or []]
-                out.add(element(key, "SQ", Sequence(items)))
+                items = [_filtered_json(item, frozenset(), encodings) for item in converted.value or []]
+                # As pydicom writes it: an empty sequence has no Value.
+                out[f"{key:08X}"] = {"vr": "SQ", "Value": items} if items else {"vr": "SQ"}
             elif not is_binary_vr(converted.VR):
-                # Probe the JSON form now so one odd value cannot spoil the whole object.
-                converted.to_json_dict(None, _NO_BULK_DATA)
-                out.add(converted)
+                out[f"{key:08X}"] = converted.to_json_dict(None, _NO_BULK_DATA)
         except Exception:  # a value pydicom cannot convert (e.g. IS "abc") is left out
             logger.debug("attribute (%08X) left out of metadata: value not convertible", key, exc_info=True)
     return out
@@ -102,4 +104,4 @@ def _without_empty_name_groups(attributes: JsonObject) -> JsonObject:
 
 def metadata_json(dataset: Dataset, drop: frozenset[int] = frozenset()) -> JsonObject:
     """WADO-18: the metadata object of one instance."""
-    return _without_empty_name_groups(dataset_json(filtered_copy(dataset, drop)))
+    return _without_empty_name_groups(_filtered_json(dataset, drop))
