@@ -23,12 +23,13 @@ from tests.quality.mutants import (
 )
 from tests.quality.mutants.bulk_operations import original_survives_delete
 from tests.quality.mutants.change_feed import each_entry, feed_entries
+from tests.quality.mutants.partitions_versions import deletes_reach_every_partition, wrapping
 
 GROUPS = {"GEN", "STOW", "DEL"}
 # Behaviours whose capability the reference profile does not claim: no mutant can be caught.
 EXEMPT = {
-    "GEN-08": "authentication is not claimed",
-    "DEL-07": "partitions are not claimed",
+    # tests/test_auth_suite.py runs the suite against servers with broken authentication.
+    "GEN-08": "the reference profile does not claim authentication",
 }
 
 
@@ -154,6 +155,7 @@ def _v2_fails_like_v1(r: Request, a: Answer) -> None:
 
 
 MUTANTS: list[Mutant] = [
+    wrapping("DEL-07", "deletes in every partition", deletes_reach_every_partition),
     Mutant("GEN-01", "serves routes without a version segment", request=_versionless_routes),
     Mutant(
         "GEN-02",
