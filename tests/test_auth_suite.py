@@ -9,42 +9,19 @@ credentials in its environment, restricted to GEN-08.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pydicom
 import pytest
-import uvicorn
 
-from conformance.embedded import free_loopback_port
 from reference_server import ServerConfig, create_app
 from reference_server.auth import AuthMode, AuthSettings
+from tests.serving import serving
 
 USER, PASSWORD, TOKEN = "dwc-user", "s3cret pass:word", "dwc-token-5e1b"
 App = Any
-
-
-@contextmanager
-def serving(app: App) -> Iterator[str]:
-    """``app`` on a free loopback port, in a thread; yields its /v2 base URL."""
-    port = free_loopback_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/v2"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
 
 
 @pytest.fixture

@@ -12,45 +12,22 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pydicom
 import pytest
-import uvicorn
 
 from conformance.core.errors import ConfigurationError
-from conformance.embedded import free_loopback_port
 from conformance.profile import Profile
 from conformance.registry import load_registry
 from conformance.reporting.baseline import Baseline, baseline_toml, evaluate
 from reference_server import ServerConfig, create_app
 from tests.quality.mutants import ASGIApp, is_stow, mutate, status_map
+from tests.serving import serving
 from tests.test_report_samples import sample_results
 
 BASELINE = '[deviations]\nSTOW-11 = "answers 200 to an empty STOW request; vendor ticket 42"\n'
-
-
-@contextmanager
-def serving(app: ASGIApp) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a thread on a free loopback port; yield its /v2 base URL."""
-    port = free_loopback_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start in time"
-        assert thread.is_alive(), "the server thread ended"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/v2"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
 
 
 @pytest.fixture

@@ -11,42 +11,18 @@ in every such set-up, must pass everything (no false failures).
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pydicom
 import pytest
-import uvicorn
 
-from conformance.embedded import free_loopback_port
 from conformance.profile import Profile
 from conformance.registry import load_registry
 from reference_server import ServerConfig, create_app
 from tests.quality.mutants import ASGIApp, Mutant, all_modules, all_mutants
-
-
-@contextmanager
-def serving(app: ASGIApp) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a thread on a free loopback port; yield its /v2 base URL."""
-    port = free_loopback_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/v2"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-
+from tests.serving import serving
 
 #: The set-ups the mutants use: (profile, server options). The unmutated server passes in each.
 SETUPS: list[tuple[str, tuple[tuple[str, Any], ...]]] = sorted({(m.profile, m.server_options) for m in all_mutants()})
