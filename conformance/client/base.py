@@ -145,7 +145,12 @@ class BaseClient:
             params.items() if isinstance(params, Mapping) else params or []
         )
         request = self.http.build_request(method, url, headers=headers, content=content, params=query or None)
-        body = content or b""
+        return self.send_request(request, content or b"", response_type)
+
+    def send_request(self, request: httpx.Request, body: bytes, response_type: type[R]) -> R:
+        """Send a request built on ``self.http`` (e.g. with a streamed body), recorded like any other
+        with ``body`` as what was sent; a transport problem is a ``NoResponse`` failure."""
+        method = request.method
         recorded = record_request(request, body)
         started = time.monotonic()
         try:

@@ -10,18 +10,14 @@ there is no shrinking, so a failure shows the first bad request that broke a rul
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import nullcontext
 
-import httpx
 from hypothesis import HealthCheck, Phase, settings
 
 from conformance.checks import checking, expect, expect_status, expect_stored, stored_bytes_match
 from conformance.client.client import DicomwebClient
-from conformance.client.exchange import Exchange, record_request, record_response
 from conformance.client.responses import DicomwebResponse
-from conformance.core.errors import NoResponse
 from conformance.core.instances import DicomFile
 from conformance.plugin import Dicomweb
 from conformance.profile import Profile
@@ -128,19 +124,4 @@ def send_chunked(
             yield body[start : start + chunk]
 
     request = client.http.build_request(method, client.url(path), headers=dict(headers), content=chunks())
-    recorded = record_request(request, body)
-    started = time.monotonic()
-    try:
-        response = client.http.send(request)
-        response.read()
-    except httpx.TimeoutException as exc:
-        exchange = Exchange(recorded, None, error=f"no answer within the timeout ({type(exc).__name__})")
-        client.log.append(exchange)
-        raise NoResponse(f"{method} {request.url} got no answer in time", exchange=exchange) from None
-    except httpx.TransportError as exc:
-        exchange = Exchange(recorded, None, error=f"{type(exc).__name__}: {exc}")
-        client.log.append(exchange)
-        raise NoResponse(f"{method} {request.url} failed: {type(exc).__name__}: {exc}", exchange=exchange) from None
-    exchange = Exchange(recorded, record_response(response, time.monotonic() - started))
-    client.log.append(exchange)
-    return DicomwebResponse(exchange=exchange, raw=response)
+    return client.send_request(request, body, DicomwebResponse)
