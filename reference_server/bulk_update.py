@@ -37,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from reference_server.bodies import read_body
 from reference_server.dicom_json import element, metadata_json
 from reference_server.dicomfile import read_part
 from reference_server.errors import HttpError
@@ -165,18 +166,6 @@ def _refused_attributes(comments: list[str]) -> Response:
     return Response(json.dumps(body), status_code=400, media_type="application/dicom+json")
 
 
-async def _read_body(request: Request) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            await drain(request.stream(), 4 * 1024**3)
-            raise HttpError(413, f"The bulk update request is larger than {MAX_BODY_BYTES} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _studies(body: dict[str, Any]) -> list[str]:
     studies = _member(body, "studyInstanceUids")
     if not isinstance(studies, list) or not studies:
@@ -196,7 +185,9 @@ async def start_update(request: Request) -> Response:
         await drain(request.stream(), 4 * 1024**3)
         raise HttpError(415, f"Content-Type {content_type!r} is not supported; send application/json.")
     try:
-        body = json.loads(await _read_body(request))
+        body = json.loads(
+            await read_body(request, MAX_BODY_BYTES, what="The bulk update request", drain_limit=4 * 1024**3)
+        )
     except (ValueError, UnicodeDecodeError) as exc:
         raise HttpError(400, f"The request body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):

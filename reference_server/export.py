@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from reference_server.bodies import read_json_body
 from reference_server.errors import HttpError
 from reference_server.index import Index
 from reference_server.operations import OperationContext, OperationType
@@ -98,24 +99,9 @@ def parse_request(body: Any) -> tuple[list[str], str]:
     return [str(v) for v in values], folder
 
 
-async def _body(request: Request) -> Any:
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() != "application/json":
-        raise HttpError(415, f"The export request must be application/json, not '{content_type or 'absent'}'.")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise HttpError(413, f"The export request is larger than {MAX_BODY_BYTES} bytes.")
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise HttpError(400, f"The export request is not valid JSON: {exc}") from None
-
-
 async def start_export(request: Request) -> Response:
     """``POST {v}[/partitions/{p}]/export`` (EXP-01..03)."""
-    values, folder = parse_request(await _body(request))
+    values, folder = parse_request(await read_json_body(request, MAX_BODY_BYTES, what="The export request"))
     state = server_state(request)
     partition = partition_of(request)
     payload = {"values": values, "folder": folder, "partition": partition.key}

@@ -9,7 +9,6 @@ case-insensitively (GEN-11); every refused request is a plain-text 4xx (GEN-07).
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -19,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from reference_server.bodies import read_json_body
 from reference_server.dicomfile import is_private, is_private_creator
 from reference_server.errors import HttpError
 from reference_server.extended_query_tag_index import (
@@ -65,21 +65,6 @@ def version_root(request: Request) -> str:
 
 def _json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return JSONResponse(body, status_code=status, headers=headers)
-
-
-async def _json_body(request: Request) -> Any:
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() != "application/json":
-        raise HttpError(415, f"The request body must be application/json, not '{content_type or 'absent'}'.")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise HttpError(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise HttpError(400, f"The request body is not valid JSON: {exc}") from None
 
 
 def _valid_lo(value: str) -> bool:
@@ -182,7 +167,7 @@ async def _existing(request: Request) -> tuple[ServerState, ExtendedTag]:
 
 async def add(request: Request) -> Response:
     """``POST {v}/extendedquerytags`` (EQT-01..03)."""
-    body = await _json_body(request)
+    body = await read_json_body(request, MAX_BODY_BYTES)
     if not isinstance(body, list) or not body:
         raise HttpError(400, "The request body must be a non-empty JSON array of extended query tags.")
     entries = [parse_entry(i, item) for i, item in enumerate(body)]
@@ -238,7 +223,7 @@ async def get_tag(request: Request) -> Response:
 async def patch_tag(request: Request) -> Response:
     """``PATCH {v}/extendedquerytags/{tagPath}`` with ``{"queryStatus": ...}`` (EQT-09)."""
     state, tag = await _existing(request)
-    body = await _json_body(request)
+    body = await read_json_body(request, MAX_BODY_BYTES)
     fields = {str(k).lower(): v for k, v in body.items()} if isinstance(body, dict) else None
     if fields is None or "querystatus" not in fields:
         raise HttpError(400, "The request body must be a JSON object with a queryStatus (Enabled or Disabled).")

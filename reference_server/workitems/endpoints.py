@@ -14,9 +14,10 @@ from typing import Any
 from urllib.parse import unquote
 
 import anyio
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
+from reference_server.bodies import read_body
 from reference_server.errors import HttpError
 from reference_server.negotiation import DICOM_JSON, accepts_dicom_json, parse_media_type
 from reference_server.paths import path_uid
@@ -89,24 +90,9 @@ def _too_deep(document: Any) -> bool:
     return False
 
 
-async def _body(request: Request) -> bytes:
-    """The request body, read up to MAX_BODY_BYTES (413 beyond)."""
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise HttpError(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise HttpError(400, "The client disconnected before the request body was complete.") from None
-    return b"".join(chunks)
-
-
 async def _dataset(request: Request, *, optional: bool = False) -> JsonObject:
     """UPS-01: the body is a JSON array whose first element is the dataset."""
-    body = await _body(request)
+    body = await read_body(request, MAX_BODY_BYTES)
     if optional and not body.strip():
         return {}
     try:
